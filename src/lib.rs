@@ -1,0 +1,4 @@
+//! platgen: typed descriptors in, the Kubernetes deployment of the e-commerce platform out.
+
+pub mod emit;
+pub mod source;

@@ -1,0 +1,1 @@
+//! Descriptor source text: where each key sits, and diagnostics that point into it.
