@@ -1,0 +1,386 @@
+//! Descriptor stage: the YAML files under `environments/` as typed structs.
+//!
+//! `platform.yaml` is the catalog (what the platform is made of); every other
+//! `*.yaml` file is one environment (what that environment changes). Unknown
+//! fields are rejected; scalars validate themselves (see `scalar`), and the
+//! checks that span several fields live in `model`.
+
+use crate::scalar::{Name, Percent, Port, Quantity, Tag};
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// `environments/platform.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Catalog {
+    pub platform: Platform,
+    /// What every microservice workload shares.
+    pub workloads: Workloads,
+    pub services: Vec<Service>,
+    pub databases: Vec<Database>,
+    pub mysql: Mysql,
+    pub redis: Redis,
+    pub minio: Minio,
+    pub rabbitmq: Rabbitmq,
+    pub security: Security,
+    pub ingress: Ingress,
+    /// Settings of the shared components (messaging, monitoring, security, argocd).
+    pub components: crate::components::Settings,
+}
+
+/// Facts that hold for the whole platform.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Platform {
+    /// Name of the platform; also the base namespace before an overlay renames it.
+    pub name: Name,
+    pub domain: String,
+    /// Registry prefix of the platform's own images: `<registry>/<workload>:<tag>`.
+    pub registry: String,
+    /// Default tag of the platform's own images; environments may override it.
+    pub tag: Tag,
+    pub git: Git,
+    /// Common labels put on every object.
+    #[serde(default)]
+    pub labels: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Git {
+    pub repository: String,
+    pub revision: String,
+    /// Folder of the generated tree inside the repository (ArgoCD source paths).
+    pub path: String,
+}
+
+/// Settings every microservice workload shares.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Workloads {
+    /// UID the application containers run as.
+    pub run_as_user: i64,
+    /// Paths the application writes to (emptyDir volumes under a read-only root).
+    pub writable_paths: Vec<String>,
+    /// HTTP path of the liveness and readiness probes.
+    pub health_path: String,
+    /// Port every workload exposes metrics on (port name `metrics`).
+    pub metrics_port: Port,
+    /// Requests and limits in the base, before an environment's patch.
+    pub resources: Resources,
+    /// ConfigMap `global-config` entries shared by every environment.
+    pub config: IndexMap<String, String>,
+}
+
+/// Layers of the seed's application diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Gateway,
+    Core,
+    Business,
+    Support,
+}
+
+/// One microservice of the catalog.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Service {
+    pub name: Name,
+    pub layer: Layer,
+    pub port: Port,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Name of its database in `databases` (database-per-service: one owner each).
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub redis: bool,
+    /// Name of its bucket in `minio.buckets`.
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// Reachable from the ingress controller (the gateway).
+    #[serde(default)]
+    pub public: bool,
+    /// Extra environment variables, in order.
+    #[serde(default)]
+    pub env: IndexMap<String, String>,
+}
+
+fn one() -> i32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A MySQL database; its objects are named after its prefix (`auth_db` -> `auth`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Database {
+    pub name: String,
+    #[serde(default = "utf8mb4")]
+    pub charset: String,
+    #[serde(default = "utf8mb4_unicode_ci")]
+    pub collation: String,
+}
+
+fn utf8mb4() -> String {
+    "utf8mb4".into()
+}
+
+fn utf8mb4_unicode_ci() -> String {
+    "utf8mb4_unicode_ci".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Resources {
+    pub requests: ResourceList,
+    pub limits: ResourceList,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourceList {
+    pub cpu: Quantity,
+    pub memory: Quantity,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Mysql {
+    pub image: String,
+    pub args: Vec<String>,
+    pub resources: Resources,
+    pub storage: Quantity,
+    /// UID the server runs as (restricted Pod Security needs non-root).
+    pub run_as_user: i64,
+    pub backup: BackupImage,
+}
+
+/// Image and bucket of the database backup CronJobs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackupImage {
+    pub bucket: Name,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Redis {
+    pub image: String,
+    pub port: Port,
+    pub resources: Resources,
+    pub storage: Quantity,
+    pub run_as_user: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Minio {
+    pub image: String,
+    pub client_image: String,
+    pub api_port: Port,
+    pub console_port: Port,
+    pub resources: Resources,
+    pub storage: Quantity,
+    pub run_as_user: i64,
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BucketPolicy {
+    Private,
+    PublicRead,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Bucket {
+    pub name: Name,
+    pub policy: BucketPolicy,
+}
+
+/// How the app namespaces reach the RabbitMQ cluster of the messaging component.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Rabbitmq {
+    pub namespace: Name,
+    pub cluster_name: Name,
+    pub amqp_port: Port,
+}
+
+/// Security settings that every environment's build uses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Security {
+    /// The (Cluster)SecretStore every ExternalSecret reads from.
+    pub secret_store: Name,
+    /// Vault path prefix; each secret is `<prefix>/<environment>/<secret>`.
+    pub vault_prefix: String,
+    pub refresh_interval: String,
+    /// The cluster roles of the seed and the group bound to each.
+    pub roles: Vec<Role>,
+    /// Namespace of the ingress controller.
+    pub ingress_namespace: Name,
+    /// Namespace Prometheus scrapes from.
+    pub monitoring_namespace: Name,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    ReadOnly,
+    Full,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Role {
+    pub name: Name,
+    pub group: String,
+    pub access: Access,
+}
+
+/// Traefik ingress for the gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Ingress {
+    pub class_name: String,
+    /// Rate limit of the gateway's middleware: average requests per second and burst.
+    pub rate_limit_average: u32,
+    pub rate_limit_burst: u32,
+}
+
+/// `environments/<name>.yaml`: what one environment changes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvironmentFile {
+    /// Must equal the file name without `.yaml`.
+    pub name: Name,
+    pub namespace: Name,
+    pub host: String,
+    /// The Let's Encrypt issuer of the ingress certificate (a ClusterIssuer name).
+    pub cluster_issuer: Name,
+    pub pod_security: PodSecurity,
+    /// Tag of the platform's images in this environment (default: the catalog's).
+    #[serde(default)]
+    pub tag: Option<Tag>,
+    /// Per-workload tag overrides: the release step of the GitOps workflow.
+    #[serde(default)]
+    pub images: IndexMap<String, Tag>,
+    /// Data of ConfigMap `global-config` (APP_ENV, LOG_LEVEL, ...).
+    pub config: IndexMap<String, String>,
+    /// Replicas of every microservice when the environment does not autoscale.
+    #[serde(default = "one")]
+    pub replicas: i32,
+    /// Requests and limits of every microservice container.
+    pub resources: Resources,
+    pub storage: Storage,
+    #[serde(default)]
+    pub autoscaling: Option<Autoscaling>,
+    /// Spread microservices across zones and prefer distinct nodes.
+    #[serde(default)]
+    pub zone_spread: bool,
+    pub quota: Quota,
+    pub limit_range: LimitRange,
+    /// Cluster roles bound in this namespace (names from `security.roles`).
+    pub access: Vec<String>,
+    pub sync: Sync,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurity {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl PodSecurity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodSecurity::Privileged => "privileged",
+            PodSecurity::Baseline => "baseline",
+            PodSecurity::Restricted => "restricted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Storage {
+    /// PersistentVolumeClaims (kept on delete) instead of emptyDir.
+    pub persistent: bool,
+    #[serde(default)]
+    pub storage_class: Option<Name>,
+    #[serde(default)]
+    pub backup: Option<Backup>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Backup {
+    /// Cron schedule of the daily MySQL dump.
+    pub schedule: String,
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Autoscaling {
+    pub default: Scale,
+    /// Per-workload bounds that differ from the default.
+    #[serde(default)]
+    pub services: IndexMap<String, Scale>,
+    pub cpu_utilization: Percent,
+    pub memory_utilization: Percent,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Scale {
+    pub min: i32,
+    pub max: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Quota {
+    pub requests: ResourceList,
+    pub limits: ResourceList,
+    pub pods: u32,
+    pub persistent_volume_claims: u32,
+    pub storage: Quantity,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitRange {
+    pub default: ResourceList,
+    pub default_request: ResourceList,
+    pub max: ResourceList,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Sync {
+    pub automated: bool,
+    #[serde(default)]
+    pub prune: bool,
+    #[serde(default)]
+    pub self_heal: bool,
+    /// Approval gate: syncs are allowed only in this window (ArgoCD sync window).
+    #[serde(default)]
+    pub window: Option<SyncWindow>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SyncWindow {
+    pub schedule: String,
+    pub duration: String,
+}

@@ -1,0 +1,502 @@
+//! Model stage: descriptors loaded from disk, checked across fields and files, and
+//! resolved into the views the object constructors need.
+
+use crate::descriptor::{self, Catalog, EnvironmentFile, Layer, ResourceList, Resources};
+use crate::error::{Error, Result};
+use crate::scalar::Name;
+use crate::source::{KeyPath, Source, closest, render_serde_error};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The descriptor folder under the project root.
+pub const DESCRIPTOR_DIR: &str = "environments";
+/// The catalog file inside it; every other `*.yaml` there is an environment.
+pub const CATALOG_FILE: &str = "platform.yaml";
+
+/// Every descriptor of a project, validated.
+#[derive(Debug)]
+pub struct Project {
+    pub root: PathBuf,
+    pub catalog: Catalog,
+    /// Environments sorted by name.
+    pub environments: Vec<EnvironmentFile>,
+}
+
+/// A service with its references resolved.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceView<'a> {
+    pub service: &'a descriptor::Service,
+    pub database: Option<DatabaseView<'a>>,
+    pub bucket: Option<&'a descriptor::Bucket>,
+}
+
+/// A database and the names of its objects.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseView<'a> {
+    pub database: &'a descriptor::Database,
+    pub owner: &'a descriptor::Service,
+}
+
+impl DatabaseView<'_> {
+    /// `auth_db` -> `auth`: the prefix of the secret, PVC and init ConfigMap.
+    pub fn prefix(&self) -> String {
+        database_prefix(&self.database.name)
+    }
+    pub fn deployment(&self) -> String {
+        format!("{}-mysql", self.owner.name)
+    }
+    pub fn secret(&self) -> String {
+        format!("{}-mysql-secret", self.prefix())
+    }
+    pub fn pvc(&self) -> String {
+        format!("{}-mysql-pvc", self.prefix())
+    }
+    pub fn init_config_map(&self) -> String {
+        format!("{}-mysql-init", self.prefix())
+    }
+}
+
+fn database_prefix(name: &str) -> String {
+    name.strip_suffix("_db").unwrap_or(name).replace('_', "-")
+}
+
+impl Project {
+    /// Reads and validates every descriptor under `root/environments`.
+    pub fn load(root: &Path) -> Result<Project> {
+        let dir = root.join(DESCRIPTOR_DIR);
+        let catalog_source = read_source(root, &dir.join(CATALOG_FILE))?;
+        let mut problems = Vec::new();
+        let catalog = parse::<Catalog>(&catalog_source, &mut problems);
+        let mut environments = Vec::new();
+        for path in environment_files(&dir)? {
+            let source = read_source(root, &path)?;
+            if let Some(env) = parse::<EnvironmentFile>(&source, &mut problems) {
+                environments.push((source, env));
+            }
+        }
+        let Some(catalog) = catalog else {
+            return Err(Error::Descriptors(problems));
+        };
+        check_catalog(&catalog_source, &catalog, &mut problems);
+        let mut namespaces = BTreeMap::new();
+        for (source, env) in &environments {
+            check_environment(source, &catalog, env, &mut problems);
+            let here = source.locate(&KeyPath::root().key("namespace").to_string());
+            if let Some(other) = namespaces.insert(env.namespace.clone(), env.name.clone()) {
+                problems.push(source.render(
+                    here,
+                    &format!("namespace `{}` is already used by environment `{other}`", env.namespace),
+                    Some("one namespace per environment"),
+                    None,
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Descriptors(problems));
+        }
+        let mut environments: Vec<_> = environments.into_iter().map(|(_, e)| e).collect();
+        environments.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Project {
+            root: root.to_owned(),
+            catalog,
+            environments,
+        })
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&EnvironmentFile> {
+        self.environments.iter().find(|e| e.name.as_str() == name)
+    }
+}
+
+impl Catalog {
+    /// Enabled services in catalog order, references resolved (validated at load).
+    pub fn services(&self) -> impl Iterator<Item = ServiceView<'_>> {
+        self.services.iter().filter(|s| s.enabled).map(|service| ServiceView {
+            service,
+            database: service.database.as_deref().map(|name| DatabaseView {
+                database: self.databases.iter().find(|d| d.name == name).expect("validated"),
+                owner: service,
+            }),
+            bucket: service
+                .bucket
+                .as_deref()
+                .map(|b| self.minio.buckets.iter().find(|x| x.name.as_str() == b).expect("validated")),
+        })
+    }
+
+    pub fn databases(&self) -> impl Iterator<Item = DatabaseView<'_>> {
+        self.services().filter_map(|s| s.database)
+    }
+
+    /// The one enabled service of the gateway layer (validated at load).
+    pub fn gateway(&self) -> &descriptor::Service {
+        self.services
+            .iter()
+            .find(|s| s.enabled && s.layer == Layer::Gateway)
+            .expect("validated")
+    }
+
+    /// `<registry>/<workload>`: the image name the overlays retag.
+    pub fn image_name(&self, workload: &Name) -> String {
+        format!("{}/{}", self.platform.registry, workload)
+    }
+}
+
+fn read_source(root: &Path, path: &Path) -> Result<Source> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let display = path.strip_prefix(root).unwrap_or(path);
+    Ok(Source::new(display.display().to_string(), text))
+}
+
+/// `*.yaml` files of the descriptor folder except the catalog, sorted.
+fn environment_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|source| Error::Read {
+                path: dir.to_owned(),
+                source,
+            })?
+            .path();
+        let is_yaml = path.extension().is_some_and(|e| e == "yaml");
+        if is_yaml && path.file_name().is_some_and(|n| n != CATALOG_FILE) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(source: &Source, problems: &mut Vec<String>) -> Option<T> {
+    match serde_yaml::from_str(source.text()) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            problems.push(render_serde_error(source, &err));
+            None
+        }
+    }
+}
+
+/// Collects the problems of one file, each located by its key path.
+struct Checker<'a> {
+    source: &'a Source,
+    problems: &'a mut Vec<String>,
+}
+
+impl Checker<'_> {
+    fn report(&mut self, path: &KeyPath, message: String, expected: &str, help: Option<String>) {
+        let pos = self.source.locate(&path.to_string());
+        let message = format!("{message} (at `{path}`)");
+        self.problems
+            .push(self.source.render(pos, &message, Some(expected), help.as_deref()));
+    }
+
+    /// Reports a name that does not resolve, with the closest candidate as a hint.
+    fn unresolved<'c>(
+        &mut self,
+        path: &KeyPath,
+        what: &str,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str> + Clone,
+    ) {
+        let help = closest(name, candidates.clone()).map(|c| format!("did you mean `{c}`?"));
+        let listed: Vec<&str> = candidates.into_iter().collect();
+        self.report(
+            path,
+            format!("{what} `{name}` is not defined"),
+            &format!("one of: {}", listed.join(", ")),
+            help,
+        );
+    }
+
+    fn unique<'n>(&mut self, what: &str, names: impl IntoIterator<Item = (KeyPath, &'n str)>) {
+        let mut seen = BTreeSet::new();
+        for (path, name) in names {
+            if !seen.insert(name) {
+                self.report(
+                    &path,
+                    format!("duplicate {what} `{name}`"),
+                    &format!("each {what} defined once"),
+                    None,
+                );
+            }
+        }
+    }
+
+    fn resources(&mut self, path: &KeyPath, resources: &Resources) {
+        self.at_most(
+            &path.key("requests"),
+            &resources.requests,
+            &path.key("limits"),
+            &resources.limits,
+        );
+    }
+
+    /// `low` <= `high` for cpu and memory.
+    fn at_most(&mut self, low_path: &KeyPath, low: &ResourceList, high_path: &KeyPath, high: &ResourceList) {
+        for (key, l, h) in [("cpu", &low.cpu, &high.cpu), ("memory", &low.memory, &high.memory)] {
+            if l.value() > h.value() {
+                self.report(
+                    &low_path.key(key),
+                    format!("{key} {l} is above {} {h}", high_path.key(key)),
+                    &format!("at most {h}"),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>) {
+    let mut c = Checker { source, problems };
+    let root = KeyPath::root();
+    let services = root.key("services");
+    c.unique(
+        "service",
+        catalog
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (services.index(i).key("name"), s.name.as_str())),
+    );
+    let databases = root.key("databases");
+    c.unique(
+        "database",
+        catalog
+            .databases
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (databases.index(i).key("name"), d.name.as_str())),
+    );
+    for (i, db) in catalog.databases.iter().enumerate() {
+        let path = databases.index(i).key("name");
+        let ident_ok = !db.name.is_empty()
+            && db.name.len() <= 64
+            && db.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let prefix = database_prefix(&db.name);
+        if !ident_ok || Name::parse(&format!("{prefix}-mysql-secret")).is_err() {
+            c.report(
+                &path,
+                format!("`{}` is not a usable database name", db.name),
+                "lower-case letters, digits and '_' (such as `auth_db`), short enough that \
+                 `<name>-mysql-secret` is a DNS label",
+                None,
+            );
+        }
+    }
+    let buckets = root.key("minio").key("buckets");
+    c.unique(
+        "bucket",
+        catalog
+            .minio
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (buckets.index(i).key("name"), b.name.as_str())),
+    );
+    let roles = root.key("security").key("roles");
+    c.unique(
+        "role",
+        catalog
+            .security
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (roles.index(i).key("name"), r.name.as_str())),
+    );
+
+    let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
+    for (i, service) in catalog.services.iter().enumerate() {
+        let path = services.index(i);
+        if let Some(db) = &service.database {
+            if !catalog.databases.iter().any(|d| &d.name == db) {
+                let names = catalog.databases.iter().map(|d| d.name.as_str());
+                c.unresolved(&path.key("database"), "database", db, names);
+            } else if let Some(other) = owners.insert(db, service.name.as_str()) {
+                c.report(
+                    &path.key("database"),
+                    format!("database `{db}` is already owned by `{other}`"),
+                    "one database per service (database-per-service)",
+                    None,
+                );
+            }
+        }
+        if let Some(bucket) = &service.bucket {
+            let names = catalog.minio.buckets.iter().map(|b| b.name.as_str());
+            if !names.clone().any(|n| n == bucket) {
+                c.unresolved(&path.key("bucket"), "bucket", bucket, names);
+            }
+        }
+        if Name::parse(&format!("{}-mysql", service.name)).is_err() {
+            c.report(
+                &path.key("name"),
+                format!("service name `{}` is too long", service.name),
+                "at most 57 characters, so that `<name>-mysql` is a DNS label",
+                None,
+            );
+        }
+    }
+    for (i, db) in catalog.databases.iter().enumerate() {
+        if !owners.contains_key(db.name.as_str()) {
+            c.report(
+                &databases.index(i).key("name"),
+                format!("database `{}` is not used by any service", db.name),
+                "every database owned by one service",
+                None,
+            );
+        }
+    }
+    let backup_bucket = &catalog.mysql.backup.bucket;
+    if !catalog.minio.buckets.iter().any(|b| &b.name == backup_bucket) {
+        let names = catalog.minio.buckets.iter().map(|b| b.name.as_str());
+        c.unresolved(&root.key("mysql").key("backup").key("bucket"), "bucket", backup_bucket.as_str(), names);
+    }
+    let gateways = catalog
+        .services
+        .iter()
+        .filter(|s| s.enabled && s.layer == Layer::Gateway)
+        .count();
+    if gateways != 1 {
+        c.report(
+            &services,
+            format!("{gateways} enabled services of layer `gateway`"),
+            "exactly one enabled gateway service: the ingress routes to it",
+            None,
+        );
+    }
+    let data = [
+        ("mysql", &catalog.mysql.resources),
+        ("redis", &catalog.redis.resources),
+        ("minio", &catalog.minio.resources),
+    ];
+    for (key, resources) in data {
+        c.resources(&root.key(key).key("resources"), resources);
+    }
+}
+
+fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, problems: &mut Vec<String>) {
+    let mut c = Checker { source, problems };
+    let root = KeyPath::root();
+    let stem = Path::new(source.path())
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if env.name.as_str() != stem {
+        c.report(
+            &root.key("name"),
+            format!("environment name `{}` does not match its file `{stem}.yaml`", env.name),
+            &format!("name: {stem}"),
+            None,
+        );
+    }
+    let reserved = [
+        catalog.rabbitmq.namespace.as_str(),
+        catalog.security.monitoring_namespace.as_str(),
+        catalog.security.ingress_namespace.as_str(),
+    ];
+    if reserved.contains(&env.namespace.as_str()) {
+        c.report(
+            &root.key("namespace"),
+            format!("namespace `{}` belongs to a shared component", env.namespace),
+            "a namespace of the environment's own",
+            None,
+        );
+    }
+    if !is_dns_name(&env.host) {
+        c.report(
+            &root.key("host"),
+            format!("`{}` is not a host name", env.host),
+            "a DNS name such as www.example.com",
+            None,
+        );
+    }
+    for (i, key) in env.config.keys().enumerate() {
+        let ok = !key.is_empty()
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+        if !ok {
+            c.report(
+                &root.key("config").key(key),
+                format!("`{key}` (entry {i}) is not a ConfigMap key"),
+                "letters, digits, '-', '_' and '.'",
+                None,
+            );
+        }
+    }
+    let workloads: Vec<&str> = catalog
+        .services
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| s.name.as_str())
+        .collect();
+    for workload in env.images.keys() {
+        if !workloads.contains(&workload.as_str()) {
+            c.unresolved(&root.key("images").key(workload), "workload", workload, workloads.iter().copied());
+        }
+    }
+    if env.replicas < 1 {
+        c.report(&root.key("replicas"), format!("replicas is {}", env.replicas), "at least 1", None);
+    }
+    c.resources(&root.key("resources"), &env.resources);
+    if let Some(autoscaling) = &env.autoscaling {
+        let path = root.key("autoscaling");
+        let mut scales = vec![(path.key("default"), autoscaling.default)];
+        for (workload, scale) in &autoscaling.services {
+            let at = path.key("services").key(workload);
+            if !workloads.contains(&workload.as_str()) {
+                c.unresolved(&at, "workload", workload, workloads.iter().copied());
+            }
+            scales.push((at, *scale));
+        }
+        for (at, scale) in scales {
+            if scale.min < 1 {
+                c.report(&at.key("min"), format!("min replicas is {}", scale.min), "at least 1", None);
+            }
+            if scale.min > scale.max {
+                c.report(
+                    &at.key("min"),
+                    format!("min replicas {} is above max replicas {}", scale.min, scale.max),
+                    "min <= max",
+                    None,
+                );
+            }
+        }
+    }
+    if env.storage.backup.is_some() && !env.storage.persistent {
+        c.report(
+            &root.key("storage").key("backup"),
+            "backups need persistent storage".into(),
+            "storage.persistent: true",
+            None,
+        );
+    }
+    let quota = root.key("quota");
+    c.at_most(&quota.key("requests"), &env.quota.requests, &quota.key("limits"), &env.quota.limits);
+    let lr = root.key("limitRange");
+    c.at_most(&lr.key("defaultRequest"), &env.limit_range.default_request, &lr.key("default"), &env.limit_range.default);
+    c.at_most(&lr.key("default"), &env.limit_range.default, &lr.key("max"), &env.limit_range.max);
+    let roles: Vec<&str> = catalog.security.roles.iter().map(|r| r.name.as_str()).collect();
+    for (i, role) in env.access.iter().enumerate() {
+        if !roles.contains(&role.as_str()) {
+            c.unresolved(&root.key("access").index(i), "role", role, roles.iter().copied());
+        }
+    }
+    if !env.sync.automated && (env.sync.prune || env.sync.self_heal) {
+        c.report(
+            &root.key("sync"),
+            "prune and selfHeal act only on automated sync".into(),
+            "automated: true, or prune and selfHeal false",
+            None,
+        );
+    }
+}
+
+fn is_dns_name(host: &str) -> bool {
+    host.len() <= 253 && host.split('.').all(|label| Name::parse(label).is_ok())
+}

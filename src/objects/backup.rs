@@ -1,0 +1,125 @@
+//! Objects stage: the daily MySQL backups of an environment, one CronJob per database:
+//! `mysqldump` into a scratch volume, then upload to MinIO and expire old dumps.
+
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use super::data::MINIO;
+use super::network::BACKUP_APP;
+use super::pod;
+use super::workloads::MINIO_SECRET;
+use crate::descriptor::{Backup, Catalog, EnvironmentFile};
+use crate::error::Result;
+use crate::model::DatabaseView;
+use crate::object::{Object, labels, object};
+use crate::template::Templates;
+
+#[derive(Serialize)]
+struct BackupContext<'a> {
+    host: String,
+    database: &'a str,
+    endpoint: String,
+    bucket: &'a str,
+    environment: &'a str,
+    retention_days: u32,
+}
+
+pub fn cron_jobs(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> Result<Vec<Object>> {
+    let Some(backup) = &env.storage.backup else {
+        return Ok(Vec::new());
+    };
+    catalog
+        .databases()
+        .map(|db| cron_job(catalog, env, backup, templates, &db))
+        .collect()
+}
+
+fn cron_job(
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    backup: &Backup,
+    templates: &Templates,
+    db: &DatabaseView,
+) -> Result<Object> {
+    let context = BackupContext {
+        host: db.deployment(),
+        database: &db.database.name,
+        endpoint: format!("http://{MINIO}:{}", catalog.minio.api_port.get()),
+        bucket: catalog.mysql.backup.bucket.as_str(),
+        environment: env.name.as_str(),
+        retention_days: backup.retention_days,
+    };
+    let dump_script = templates.text("backup/mysql-dump.sh.j2", &context)?;
+    let upload_script = templates.text("backup/upload.sh.j2", &context)?;
+    let mysql = &catalog.mysql;
+    let minio = &catalog.minio;
+    let dump = Container {
+        command: Some(vec!["/bin/sh".into(), "-c".into(), dump_script]),
+        resources: Some(pod::resources(&mysql.resources)),
+        volume_mounts: Some(vec![
+            pod::mount("backup", "/backup", false),
+            pod::mount("credentials", "/run/secrets/mysql", true),
+        ]),
+        ..pod::container("dump", &mysql.image, mysql.run_as_user)
+    };
+    let upload = Container {
+        command: Some(vec!["/bin/sh".into(), "-c".into(), upload_script]),
+        env: Some(vec![
+            pod::secret_env("MINIO_ROOT_USER", MINIO_SECRET, "root-user"),
+            pod::secret_env("MINIO_ROOT_PASSWORD", MINIO_SECRET, "root-password"),
+            pod::env("MC_CONFIG_DIR", "/tmp/.mc"),
+        ]),
+        resources: Some(pod::resources(&minio.resources)),
+        volume_mounts: Some(vec![
+            pod::mount("backup", "/backup", true),
+            pod::mount("tmp", "/tmp", false),
+        ]),
+        ..pod::container("upload", &minio.client_image, minio.run_as_user)
+    };
+    let mut l = labels([
+        ("app", BACKUP_APP),
+        ("app.kubernetes.io/part-of", catalog.platform.name.as_str()),
+        ("component", "backup"),
+    ]);
+    l.extend(catalog.platform.labels.clone());
+    let name = format!("{}-mysql-backup", db.prefix());
+    Ok(object(&CronJob {
+        metadata: crate::object::meta(name, &l),
+        spec: Some(CronJobSpec {
+            schedule: backup.schedule.clone(),
+            concurrency_policy: Some("Forbid".into()),
+            successful_jobs_history_limit: Some(3),
+            failed_jobs_history_limit: Some(3),
+            job_template: JobTemplateSpec {
+                spec: Some(JobSpec {
+                    backoff_limit: Some(2),
+                    template: PodTemplateSpec {
+                        metadata: Some(ObjectMeta {
+                            labels: Some(l.clone()),
+                            ..Default::default()
+                        }),
+                        spec: Some(PodSpec {
+                            restart_policy: Some("OnFailure".into()),
+                            automount_service_account_token: Some(false),
+                            security_context: Some(pod::pod_security(mysql.run_as_user)),
+                            init_containers: Some(vec![dump]),
+                            containers: vec![upload],
+                            volumes: Some(vec![
+                                pod::empty_dir("backup"),
+                                pod::empty_dir("tmp"),
+                                pod::secret_volume("credentials", &db.secret()),
+                            ]),
+                            ..Default::default()
+                        }),
+                    },
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+}

@@ -1,0 +1,375 @@
+//! Objects stage: the data layer of an app namespace (MySQL per database, Redis,
+//! MinIO and its bucket setup, the RabbitMQ alias) and the namespace's shared config.
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, Namespace, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+    EnvVar, Volume,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use super::pod;
+use super::workloads::{GLOBAL_CONFIG, MINIO_SECRET, REDIS_SECRET, container_port, selector, service_port};
+use crate::descriptor::{BucketPolicy, Catalog};
+use crate::error::Result;
+use crate::model::DatabaseView;
+use crate::object::{Object, labels, meta, object};
+use crate::template::Templates;
+
+pub const REDIS: &str = "redis";
+pub const MINIO: &str = "minio";
+pub const MINIO_SETUP: &str = "minio-setup-buckets";
+pub const RABBITMQ_SERVICE: &str = "rabbitmq";
+/// Volume names whose source an environment switches between emptyDir and a PVC.
+pub const MYSQL_DATA: &str = "mysql-storage";
+pub const REDIS_DATA: &str = "redis-data";
+pub const MINIO_DATA: &str = "minio-data";
+
+fn data_labels(catalog: &Catalog, app: &str, component: &str) -> BTreeMap<String, String> {
+    let mut l = labels([
+        ("app", app),
+        ("app.kubernetes.io/name", app),
+        ("app.kubernetes.io/part-of", catalog.platform.name.as_str()),
+        ("component", component),
+    ]);
+    l.extend(catalog.platform.labels.clone());
+    l
+}
+
+/// The app namespace as the base names it; overlays rename it and label it.
+pub fn namespace(catalog: &Catalog) -> Object {
+    let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
+    l.extend(catalog.platform.labels.clone());
+    object(&Namespace {
+        metadata: meta(catalog.platform.name.as_str(), &l),
+        ..Default::default()
+    })
+}
+
+/// ConfigMap `global-config`: what every microservice reads through envFrom.
+pub fn global_config(catalog: &Catalog) -> Object {
+    let l = data_labels(catalog, GLOBAL_CONFIG, "config");
+    let data = catalog
+        .workloads
+        .config
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    object(&ConfigMap {
+        metadata: meta(GLOBAL_CONFIG, &l),
+        data: Some(data),
+        ..Default::default()
+    })
+}
+
+#[derive(Serialize)]
+struct InitContext<'a> {
+    database: &'a str,
+    charset: &'a str,
+    collation: &'a str,
+}
+
+/// One init ConfigMap per database: each instance creates only its own database.
+pub fn mysql_init(catalog: &Catalog, templates: &Templates, db: &DatabaseView) -> Result<Object> {
+    let sql = templates.text(
+        "mysql/init.sql.j2",
+        &InitContext {
+            database: &db.database.name,
+            charset: &db.database.charset,
+            collation: &db.database.collation,
+        },
+    )?;
+    let l = data_labels(catalog, &db.deployment(), "database");
+    Ok(object(&ConfigMap {
+        metadata: meta(db.init_config_map(), &l),
+        data: Some(BTreeMap::from([("01-init.sql".to_owned(), sql)])),
+        ..Default::default()
+    }))
+}
+
+/// Deployment and Service of one MySQL database; data on emptyDir until an overlay
+/// switches it to its PVC.
+pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
+    let m = &catalog.mysql;
+    let name = db.deployment();
+    let l = data_labels(catalog, &name, "database");
+    let secrets = "/run/secrets/mysql";
+    let container = Container {
+        args: Some(m.args.clone()),
+        env: Some(vec![
+            pod::env("MYSQL_ROOT_PASSWORD_FILE", format!("{secrets}/root-password")),
+            pod::env("MYSQL_DATABASE", db.database.name.as_str()),
+            pod::env("MYSQL_USER_FILE", format!("{secrets}/username")),
+            pod::env("MYSQL_PASSWORD_FILE", format!("{secrets}/password")),
+        ]),
+        ports: Some(vec![container_port("mysql", 3306)]),
+        resources: Some(pod::resources(&m.resources)),
+        liveness_probe: Some(pod::exec_probe(&["mysqladmin", "ping", "-h", "localhost"], 60, 10)),
+        readiness_probe: Some(pod::tcp_probe("mysql", 45, 10)),
+        volume_mounts: Some(vec![
+            pod::mount(MYSQL_DATA, "/var/lib/mysql", false),
+            pod::mount("init-script", "/docker-entrypoint-initdb.d", true),
+            pod::mount("credentials", secrets, true),
+            pod::mount("run", "/var/run/mysqld", false),
+            pod::mount("tmp", "/tmp", false),
+        ]),
+        ..pod::container("mysql", &m.image, m.run_as_user)
+    };
+    let volumes = vec![
+        pod::empty_dir(MYSQL_DATA),
+        pod::config_map_volume("init-script", &db.init_config_map()),
+        pod::secret_volume("credentials", &db.secret()),
+        pod::empty_dir("run"),
+        pod::empty_dir("tmp"),
+    ];
+    vec![
+        object(&single_instance(&name, &l, m.run_as_user, container, volumes)),
+        object(&cluster_ip(&name, &l, vec![service_port("mysql", 3306)])),
+    ]
+}
+
+/// Redis: password from `redis-secret`, probes that authenticate (REDISCLI_AUTH).
+pub fn redis(catalog: &Catalog) -> Vec<Object> {
+    let r = &catalog.redis;
+    let l = data_labels(catalog, REDIS, "cache");
+    let ping = ["sh", "-c", "redis-cli ping | grep -q PONG"];
+    let container = Container {
+        command: Some(
+            ["redis-server", "--requirepass", "$(REDIS_PASSWORD)"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        env: Some(vec![
+            pod::secret_env("REDIS_PASSWORD", REDIS_SECRET, "password"),
+            pod::secret_env("REDISCLI_AUTH", REDIS_SECRET, "password"),
+        ]),
+        ports: Some(vec![container_port("redis", i32::from(r.port.get()))]),
+        resources: Some(pod::resources(&r.resources)),
+        liveness_probe: Some(pod::exec_probe(&ping, 30, 10)),
+        readiness_probe: Some(pod::exec_probe(&ping, 5, 5)),
+        volume_mounts: Some(vec![pod::mount(REDIS_DATA, "/data", false)]),
+        ..pod::container("redis", &r.image, r.run_as_user)
+    };
+    vec![
+        object(&single_instance(
+            REDIS,
+            &l,
+            r.run_as_user,
+            container,
+            vec![pod::empty_dir(REDIS_DATA)],
+        )),
+        object(&cluster_ip(
+            REDIS,
+            &l,
+            vec![service_port("redis", i32::from(r.port.get()))],
+        )),
+    ]
+}
+
+/// MinIO (credentials only from `minio-secret`) and the Job that creates its buckets.
+pub fn minio(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
+    let m = &catalog.minio;
+    let l = data_labels(catalog, MINIO, "object-storage");
+    let (api, console) = (i32::from(m.api_port.get()), i32::from(m.console_port.get()));
+    let credentials = vec![
+        pod::secret_env("MINIO_ROOT_USER", MINIO_SECRET, "root-user"),
+        pod::secret_env("MINIO_ROOT_PASSWORD", MINIO_SECRET, "root-password"),
+    ];
+    let server = Container {
+        args: Some(vec![
+            "server".into(),
+            "/data".into(),
+            "--address".into(),
+            format!(":{api}"),
+            "--console-address".into(),
+            format!(":{console}"),
+        ]),
+        env: Some(
+            credentials
+                .iter()
+                .cloned()
+                .chain([pod::env("MINIO_PROMETHEUS_AUTH_TYPE", "public")])
+                .collect(),
+        ),
+        ports: Some(vec![
+            container_port("api", api),
+            container_port("console", console),
+        ]),
+        resources: Some(pod::resources(&m.resources)),
+        liveness_probe: Some(pod::http_probe("/minio/health/live", "api", 30, 10)),
+        readiness_probe: Some(pod::http_probe("/minio/health/ready", "api", 10, 5)),
+        volume_mounts: Some(vec![
+            pod::mount(MINIO_DATA, "/data", false),
+            pod::mount("tmp", "/tmp", false),
+        ]),
+        ..pod::container("minio", &m.image, m.run_as_user)
+    };
+    let deployment = single_instance(
+        MINIO,
+        &l,
+        m.run_as_user,
+        server,
+        vec![pod::empty_dir(MINIO_DATA), pod::empty_dir("tmp")],
+    );
+    let service = cluster_ip(
+        MINIO,
+        &l,
+        vec![service_port("api", api), service_port("console", console)],
+    );
+    Ok(vec![
+        object(&deployment),
+        object(&service),
+        object(&minio_setup(catalog, templates, credentials)?),
+    ])
+}
+
+#[derive(Serialize)]
+struct SetupContext<'a> {
+    endpoint: String,
+    buckets: Vec<SetupBucket<'a>>,
+}
+
+#[derive(Serialize)]
+struct SetupBucket<'a> {
+    name: &'a str,
+    public_read: bool,
+}
+
+/// The bucket setup Job: each bucket's policy follows the catalog (private stays private).
+/// An ArgoCD sync hook, so that a changed script replaces the (immutable) Job.
+fn minio_setup(catalog: &Catalog, templates: &Templates, credentials: Vec<EnvVar>) -> Result<Job> {
+    let m = &catalog.minio;
+    let script = templates.text(
+        "minio/setup-buckets.sh.j2",
+        &SetupContext {
+            endpoint: format!("http://{MINIO}:{}", m.api_port.get()),
+            buckets: m
+                .buckets
+                .iter()
+                .map(|b| SetupBucket {
+                    name: b.name.as_str(),
+                    public_read: b.policy == BucketPolicy::PublicRead,
+                })
+                .collect(),
+        },
+    )?;
+    let l = data_labels(catalog, MINIO_SETUP, "object-storage");
+    let container = Container {
+        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+        env: Some(
+            credentials
+                .into_iter()
+                .chain([pod::env("MC_CONFIG_DIR", "/tmp/.mc")])
+                .collect(),
+        ),
+        resources: Some(pod::resources(&m.resources)),
+        volume_mounts: Some(vec![pod::mount("tmp", "/tmp", false)]),
+        ..pod::container("mc", &m.client_image, m.run_as_user)
+    };
+    let mut metadata = meta(MINIO_SETUP, &l);
+    metadata.annotations = Some(labels([
+        ("argocd.argoproj.io/hook", "Sync"),
+        ("argocd.argoproj.io/hook-delete-policy", "BeforeHookCreation"),
+    ]));
+    Ok(Job {
+        metadata,
+        spec: Some(JobSpec {
+            backoff_limit: Some(6),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(l.clone()),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    restart_policy: Some("OnFailure".into()),
+                    automount_service_account_token: Some(false),
+                    security_context: Some(pod::pod_security(m.run_as_user)),
+                    containers: vec![container],
+                    volumes: Some(vec![pod::empty_dir("tmp")]),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// Service `rabbitmq`: the app namespace's name for the cluster in the messaging namespace.
+pub fn rabbitmq_alias(catalog: &Catalog) -> Object {
+    let r = &catalog.rabbitmq;
+    let l = data_labels(catalog, RABBITMQ_SERVICE, "messaging");
+    object(&Service {
+        metadata: meta(RABBITMQ_SERVICE, &l),
+        spec: Some(ServiceSpec {
+            type_: Some("ExternalName".into()),
+            external_name: Some(format!(
+                "{}.{}.svc.cluster.local",
+                r.cluster_name, r.namespace
+            )),
+            ports: Some(vec![ServicePort {
+                name: Some("amqp".into()),
+                port: i32::from(r.amqp_port.get()),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// A one-replica Deployment whose pod owns its volume: `Recreate`, never two at once.
+fn single_instance(
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    uid: i64,
+    container: Container,
+    volumes: Vec<Volume>,
+) -> Deployment {
+    Deployment {
+        metadata: meta(name, labels),
+        spec: Some(DeploymentSpec {
+            replicas: Some(1),
+            strategy: Some(DeploymentStrategy {
+                type_: Some("Recreate".into()),
+                ..Default::default()
+            }),
+            selector: LabelSelector {
+                match_labels: Some(selector(name)),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    automount_service_account_token: Some(false),
+                    security_context: Some(pod::pod_security(uid)),
+                    containers: vec![container],
+                    volumes: Some(volumes),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn cluster_ip(name: &str, labels: &BTreeMap<String, String>, ports: Vec<ServicePort>) -> Service {
+    Service {
+        metadata: meta(name, labels),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(selector(name)),
+            ports: Some(ports),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

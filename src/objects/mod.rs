@@ -1,0 +1,172 @@
+//! Objects and layout stages: every object of the platform, placed in the file of the
+//! kustomize tree it belongs to (base, one overlay per environment, one folder per
+//! shared component).
+
+pub mod backup;
+pub mod data;
+pub mod network;
+pub mod overlay;
+pub mod pod;
+pub mod security;
+pub mod workloads;
+
+use crate::descriptor::{Catalog, EnvironmentFile};
+use crate::error::Result;
+use crate::model::Project;
+use crate::template::Templates;
+use crate::tree::{File, ImageTag, Kustomization, Tree};
+
+/// Folder of the environment-neutral objects.
+pub const BASE: &str = "base";
+
+/// Folder of an environment's overlay.
+pub fn overlay_dir(env: &str) -> String {
+    format!("overlays/{env}")
+}
+
+/// The shared components, each a target built from `manifests/<name>`.
+pub fn components() -> &'static [&'static str] {
+    &crate::components::NAMES
+}
+
+pub fn component_dir(name: &str) -> String {
+    format!("manifests/{name}")
+}
+
+/// The whole tree of a project.
+pub fn tree(project: &Project, templates: &Templates) -> Result<Tree> {
+    let catalog = &project.catalog;
+    let mut kustomizations = vec![base(catalog, templates)?];
+    for env in &project.environments {
+        kustomizations.push(overlay(catalog, env, templates)?);
+    }
+    kustomizations.extend(crate::components::kustomizations(project, templates)?);
+    Ok(Tree { kustomizations })
+}
+
+/// `base/`: the app namespace as the catalog describes it, with no environment's values,
+/// laid out as the seed's "Kustomize Structure" names it.
+fn base(catalog: &Catalog, templates: &Templates) -> Result<Kustomization> {
+    let mut resources = vec![
+        File::new("namespace.yaml", vec![data::namespace(catalog)]),
+        File::new("configmaps/global-config.yaml", vec![data::global_config(catalog)]),
+    ];
+    let init = catalog
+        .databases()
+        .map(|db| data::mysql_init(catalog, templates, &db))
+        .collect::<Result<Vec<_>>>()?;
+    resources.push(File::new("configmaps/mysql-init-configmap.yaml", init));
+    resources.push(File::new("services/redis.yaml", data::redis(catalog)));
+    resources.push(File::new("services/rabbitmq.yaml", vec![data::rabbitmq_alias(catalog)]));
+    for db in catalog.databases() {
+        resources.push(File::new(
+            format!("services/{}-mysql.yaml", db.prefix()),
+            data::mysql(catalog, &db),
+        ));
+    }
+    resources.push(File::new("minio-deployment.yaml", data::minio(catalog, templates)?));
+    for view in catalog.services() {
+        resources.push(File::new(
+            format!("workloads/{}.yaml", view.service.name),
+            workloads::workload(catalog, &view),
+        ));
+    }
+    resources.push(File::new("security/network-policies.yaml", network::policies(catalog)));
+    resources.push(File::new("ingress/middlewares.yaml", security::middlewares(catalog, templates)?));
+    Ok(Kustomization {
+        dir: BASE.into(),
+        resources,
+        ..Default::default()
+    })
+}
+
+/// `overlays/<env>/`: the environment's namespace, image tags, patches and own resources.
+fn overlay(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> Result<Kustomization> {
+    let services: Vec<&str> = catalog.services().map(|s| s.service.name.as_str()).collect();
+    let suffix = env
+        .namespace
+        .as_str()
+        .strip_prefix(&format!("{}-", catalog.platform.name))
+        .unwrap_or(env.name.as_str());
+    let mut patches = vec![
+        File::new(
+            format!("patches/namespace-{suffix}.yaml"),
+            vec![overlay::namespace_patch(catalog, env)],
+        ),
+        File::new("patches/environment-config.yaml", vec![overlay::environment_config(env)]),
+        File::new(
+            "patches/resource-limits.yaml",
+            services.iter().map(|s| overlay::resource_limits(s, env)).collect(),
+        ),
+        File::new(
+            "patches/replica-counts.yaml",
+            services.iter().map(|s| overlay::replica_count(s, env)).collect(),
+        ),
+    ];
+    let mut resources = vec![
+        File::new("quota.yaml", overlay::quota(catalog, env)),
+        File::new("access.yaml", security::role_bindings(catalog, env)),
+        File::new("external-secrets.yaml", security::external_secrets(catalog, env, templates)?),
+        File::new("ingress.yaml", vec![security::ingress(catalog, env)]),
+    ];
+    if env.storage.persistent {
+        let volumes = overlay::persistent_volumes(catalog);
+        patches.push(File::new(
+            "patches/storage.yaml",
+            volumes
+                .iter()
+                .map(|(deployment, volume, claim, _)| overlay::storage_patch(deployment, volume, claim))
+                .collect(),
+        ));
+        resources.push(File::new(
+            "persistent-volumes.yaml",
+            volumes
+                .iter()
+                .map(|(deployment, _, claim, size)| overlay::pvc(catalog, env, claim, deployment, size))
+                .collect(),
+        ));
+    }
+    if env.zone_spread {
+        patches.push(File::new(
+            "patches/zone-spread.yaml",
+            services.iter().map(|s| overlay::zone_spread(s)).collect(),
+        ));
+    }
+    if env.autoscaling.is_some() {
+        resources.push(File::new(
+            "autoscaling.yaml",
+            services.iter().filter_map(|s| overlay::autoscaler(catalog, env, s)).collect(),
+        ));
+        resources.push(File::new(
+            "disruption-budgets.yaml",
+            services
+                .iter()
+                .filter_map(|s| overlay::disruption_budget(catalog, env, s))
+                .collect(),
+        ));
+    }
+    let backups = backup::cron_jobs(catalog, env, templates)?;
+    if !backups.is_empty() {
+        resources.push(File::new("backups.yaml", backups));
+    }
+    let tag = env.tag.as_ref().unwrap_or(&catalog.platform.tag);
+    let images = catalog
+        .services()
+        .map(|s| ImageTag {
+            name: catalog.image_name(&s.service.name),
+            new_tag: env
+                .images
+                .get(s.service.name.as_str())
+                .unwrap_or(tag)
+                .to_string(),
+        })
+        .collect();
+    Ok(Kustomization {
+        dir: overlay_dir(env.name.as_str()),
+        bases: vec![BASE.into()],
+        namespace: Some(env.namespace.to_string()),
+        resources,
+        patches,
+        images,
+    })
+}

@@ -1,0 +1,155 @@
+//! Objects stage: the namespaced security pieces of an environment: RoleBindings of the
+//! seed's roles, ExternalSecrets for every Secret a pod reads, the gateway's Ingress and
+//! its Traefik middlewares.
+
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
+};
+use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use super::workloads::{MINIO_SECRET, REDIS_SECRET};
+use crate::descriptor::{Catalog, EnvironmentFile};
+use crate::error::Result;
+use crate::object::{Object, labels, meta, object};
+use crate::template::Templates;
+
+fn platform_labels(catalog: &Catalog) -> BTreeMap<String, String> {
+    let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
+    l.extend(catalog.platform.labels.clone());
+    l
+}
+
+/// One RoleBinding per role the environment grants, to the role's group.
+pub fn role_bindings(catalog: &Catalog, env: &EnvironmentFile) -> Vec<Object> {
+    let l = platform_labels(catalog);
+    env.access
+        .iter()
+        .filter_map(|name| catalog.security.roles.iter().find(|r| r.name.as_str() == name))
+        .map(|role| {
+            object(&RoleBinding {
+                metadata: meta(format!("{}-binding", role.name), &l),
+                role_ref: RoleRef {
+                    api_group: "rbac.authorization.k8s.io".into(),
+                    kind: "ClusterRole".into(),
+                    name: role.name.to_string(),
+                },
+                subjects: Some(vec![Subject {
+                    api_group: Some("rbac.authorization.k8s.io".into()),
+                    kind: "Group".into(),
+                    name: role.group.clone(),
+                    ..Default::default()
+                }]),
+            })
+        })
+        .collect()
+}
+
+/// Every Secret a pod of the environment reads, with its keys.
+pub fn secrets(catalog: &Catalog) -> Vec<(String, Vec<&'static str>)> {
+    let mut secrets: Vec<(String, Vec<&'static str>)> = catalog
+        .databases()
+        .map(|db| (db.secret(), vec!["root-password", "username", "password"]))
+        .collect();
+    secrets.push((REDIS_SECRET.into(), vec!["password"]));
+    secrets.push((MINIO_SECRET.into(), vec!["root-user", "root-password"]));
+    secrets
+}
+
+#[derive(Serialize)]
+struct ExternalSecretContext<'a> {
+    name: &'a str,
+    labels: &'a BTreeMap<String, String>,
+    refresh_interval: &'a str,
+    store: &'a str,
+    remote_key: String,
+    keys: &'a [&'static str],
+}
+
+/// An ExternalSecret per Secret, read from Vault at `<prefix>/<environment>/<secret>`.
+pub fn external_secrets(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> Result<Vec<Object>> {
+    let s = &catalog.security;
+    let l = platform_labels(catalog);
+    let mut objects = Vec::new();
+    for (name, keys) in secrets(catalog) {
+        objects.extend(templates.objects(
+            "security/external-secret.yaml.j2",
+            &ExternalSecretContext {
+                name: &name,
+                labels: &l,
+                refresh_interval: &s.refresh_interval,
+                store: s.secret_store.as_str(),
+                remote_key: format!("{}/{}/{name}", s.vault_prefix, env.name),
+                keys: &keys,
+            },
+        )?);
+    }
+    Ok(objects)
+}
+
+#[derive(Serialize)]
+struct MiddlewareContext<'a> {
+    labels: &'a BTreeMap<String, String>,
+    rate_limit_average: u32,
+    rate_limit_burst: u32,
+}
+
+/// The middlewares the gateway's Ingress goes through (same in every environment).
+pub fn middlewares(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
+    templates.objects(
+        "ingress/middlewares.yaml.j2",
+        &MiddlewareContext {
+            labels: &platform_labels(catalog),
+            rate_limit_average: catalog.ingress.rate_limit_average,
+            rate_limit_burst: catalog.ingress.rate_limit_burst,
+        },
+    )
+}
+
+/// The gateway's Ingress: the environment's host, TLS from cert-manager, and the middlewares.
+pub fn ingress(catalog: &Catalog, env: &EnvironmentFile) -> Object {
+    let gateway = catalog.gateway();
+    let ns = env.namespace.as_str();
+    let chain = ["redirect-https", "rate-limit", "in-flight-limit"]
+        .map(|m| format!("{ns}-{m}@kubernetescrd"))
+        .join(",");
+    let mut metadata = meta(gateway.name.as_str(), &platform_labels(catalog));
+    metadata.annotations = Some(BTreeMap::from([
+        ("cert-manager.io/cluster-issuer".to_owned(), env.cluster_issuer.to_string()),
+        ("traefik.ingress.kubernetes.io/router.entrypoints".to_owned(), "web,websecure".to_owned()),
+        ("traefik.ingress.kubernetes.io/router.middlewares".to_owned(), chain),
+    ]));
+    object(&Ingress {
+        metadata,
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(catalog.ingress.class_name.clone()),
+            tls: Some(vec![IngressTLS {
+                hosts: Some(vec![env.host.clone()]),
+                secret_name: Some(format!("{}-tls", gateway.name)),
+            }]),
+            rules: Some(vec![IngressRule {
+                host: Some(env.host.clone()),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![HTTPIngressPath {
+                        path: Some("/".into()),
+                        path_type: "Prefix".into(),
+                        backend: IngressBackend {
+                            service: Some(IngressServiceBackend {
+                                name: gateway.name.to_string(),
+                                port: Some(ServiceBackendPort {
+                                    name: Some("http".into()),
+                                    ..Default::default()
+                                }),
+                            }),
+                            ..Default::default()
+                        },
+                    }],
+                }),
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}

@@ -1,0 +1,180 @@
+//! Objects stage: the microservices (ServiceAccount, Deployment, Service each).
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, EnvVar, PodSpec,
+    PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
+
+use super::pod;
+use crate::descriptor::Catalog;
+use crate::model::ServiceView;
+use crate::object::{Object, labels, meta, object};
+
+pub const GLOBAL_CONFIG: &str = "global-config";
+pub const REDIS_SECRET: &str = "redis-secret";
+pub const MINIO_SECRET: &str = "minio-secret";
+
+/// Labels of a microservice's objects and pods; `component: microservice` is what the
+/// ServiceMonitor and the NetworkPolicies select.
+pub fn service_labels(catalog: &Catalog, view: &ServiceView) -> BTreeMap<String, String> {
+    let name = view.service.name.as_str();
+    let layer = serde_json::to_value(view.service.layer).expect("layer serialises");
+    let mut l = labels([
+        ("app", name),
+        ("app.kubernetes.io/name", name),
+        ("app.kubernetes.io/part-of", catalog.platform.name.as_str()),
+        ("component", "microservice"),
+        ("layer", layer.as_str().unwrap_or_default()),
+    ]);
+    l.extend(catalog.platform.labels.clone());
+    l
+}
+
+/// The objects of one microservice, in the file `workloads/<name>.yaml` of the base.
+pub fn workload(catalog: &Catalog, view: &ServiceView) -> Vec<Object> {
+    let name = view.service.name.as_str();
+    let labels = service_labels(catalog, view);
+    vec![
+        object(&ServiceAccount {
+            metadata: meta(name, &labels),
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        }),
+        object(&deployment(catalog, view, &labels)),
+        object(&Service {
+            metadata: meta(name, &labels),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(selector(name)),
+                ports: Some(vec![
+                    service_port("http", i32::from(view.service.port.get())),
+                    service_port("metrics", i32::from(catalog.workloads.metrics_port.get())),
+                ]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    ]
+}
+
+/// `app: <name>`: the selector of a workload's pods.
+pub fn selector(name: &str) -> BTreeMap<String, String> {
+    labels([("app", name)])
+}
+
+pub fn service_port(name: &str, port: i32) -> ServicePort {
+    ServicePort {
+        name: Some(name.into()),
+        port,
+        target_port: Some(IntOrString::String(name.into())),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+fn deployment(catalog: &Catalog, view: &ServiceView, labels: &BTreeMap<String, String>) -> Deployment {
+    let w = &catalog.workloads;
+    let name = view.service.name.as_str();
+    let uid = w.run_as_user;
+    let scratch: Vec<(String, &String)> = w
+        .writable_paths
+        .iter()
+        .enumerate()
+        .map(|(i, path)| (format!("writable-{i}"), path))
+        .collect();
+    let image = format!("{}:{}", catalog.image_name(&view.service.name), catalog.platform.tag);
+    let container = Container {
+        ports: Some(vec![
+            container_port("http", i32::from(view.service.port.get())),
+            container_port("metrics", i32::from(w.metrics_port.get())),
+        ]),
+        env_from: Some(vec![EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource {
+                name: GLOBAL_CONFIG.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        env: Some(service_env(catalog, view)),
+        resources: Some(pod::resources(&w.resources)),
+        liveness_probe: Some(pod::http_probe(&w.health_path, "http", 30, 10)),
+        readiness_probe: Some(pod::http_probe(&w.health_path, "http", 10, 5)),
+        volume_mounts: Some(
+            scratch
+                .iter()
+                .map(|(volume, path)| pod::mount(volume, path, false))
+                .collect(),
+        ),
+        ..pod::container(name, &image, uid)
+    };
+    Deployment {
+        metadata: meta(name, labels),
+        spec: Some(DeploymentSpec {
+            replicas: Some(1),
+            selector: LabelSelector {
+                match_labels: Some(selector(name)),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(name.into()),
+                    automount_service_account_token: Some(false),
+                    security_context: Some(pod::pod_security(uid)),
+                    containers: vec![container],
+                    volumes: Some(scratch.iter().map(|(volume, _)| pod::empty_dir(volume)).collect()),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn container_port(name: &str, port: i32) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.into()),
+        container_port: port,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+/// The per-service configuration of the spec: its database, RabbitMQ, Redis and MinIO.
+fn service_env(catalog: &Catalog, view: &ServiceView) -> Vec<EnvVar> {
+    let mut env = Vec::new();
+    if let Some(db) = &view.database {
+        let secret = db.secret();
+        env.push(pod::env("DB_HOST", db.deployment()));
+        env.push(pod::env("DB_PORT", "3306"));
+        env.push(pod::env("DB_DATABASE", db.database.name.as_str()));
+        env.push(pod::secret_env("DB_USERNAME", &secret, "username"));
+        env.push(pod::secret_env("DB_PASSWORD", &secret, "password"));
+    }
+    env.push(pod::env("RABBITMQ_HOST", super::data::RABBITMQ_SERVICE));
+    env.push(pod::env("RABBITMQ_PORT", catalog.rabbitmq.amqp_port.get().to_string()));
+    if view.service.redis {
+        env.push(pod::env("REDIS_HOST", super::data::REDIS));
+        env.push(pod::env("REDIS_PORT", catalog.redis.port.get().to_string()));
+        env.push(pod::secret_env("REDIS_PASSWORD", REDIS_SECRET, "password"));
+    }
+    if let Some(bucket) = view.bucket {
+        env.push(pod::env(
+            "MINIO_ENDPOINT",
+            format!("http://{}:{}", super::data::MINIO, catalog.minio.api_port.get()),
+        ));
+        env.push(pod::env("MINIO_BUCKET", bucket.name.as_str()));
+        env.push(pod::secret_env("MINIO_ACCESS_KEY", MINIO_SECRET, "root-user"));
+        env.push(pod::secret_env("MINIO_SECRET_KEY", MINIO_SECRET, "root-password"));
+    }
+    env.extend(view.service.env.iter().map(|(k, v)| pod::env(k, v.as_str())));
+    env
+}

@@ -1,0 +1,280 @@
+//! Descriptor stage: scalar types that validate themselves while the YAML is parsed,
+//! so a bad value is reported at its own line and column.
+
+use serde::de::{self, Deserializer, Unexpected};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+
+/// A DNS-1123 label: the shape of every Kubernetes object name platgen derives from the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(String);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Checks a string against DNS-1123 label rules; the error says what was expected.
+    pub fn parse(text: &str) -> Result<Name, String> {
+        let valid_chars = text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let alnum_ends = text
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+            && text.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+        if text.is_empty() || text.len() > 63 || !valid_chars || !alnum_ends {
+            return Err(format!(
+                "`{text}` is not a DNS-1123 label: expected at most 63 lower-case letters, digits \
+                 and '-', starting and ending with a letter or digit"
+            ));
+        }
+        Ok(Name(text.to_owned()))
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Name::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// A Kubernetes resource quantity (`250m`, `512Mi`, `1`), kept as written and as a number
+/// so that requests can be compared with limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantity {
+    text: String,
+    value: f64,
+}
+
+impl Quantity {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The quantity in base units (cores, bytes), for comparisons only.
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    pub fn parse(text: &str) -> Result<Quantity, String> {
+        let expected = || {
+            format!(
+                "`{text}` is not a Kubernetes quantity: expected a number with an optional suffix \
+                 (m, k, M, G, T, Ki, Mi, Gi, Ti), such as 250m, 512Mi or 2"
+            )
+        };
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+            .unwrap_or(text.len());
+        let (number, suffix) = text.split_at(split);
+        let unsigned = number.strip_prefix(['+', '-']).unwrap_or(number);
+        let digits_ok = !unsigned.is_empty()
+            && unsigned.bytes().filter(|b| *b == b'.').count() <= 1
+            && unsigned.bytes().any(|b| b.is_ascii_digit())
+            && unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        let multiplier = match suffix {
+            "" => 1.0,
+            "m" => 1e-3,
+            "k" => 1e3,
+            "M" => 1e6,
+            "G" => 1e9,
+            "T" => 1e12,
+            "P" => 1e15,
+            "E" => 1e18,
+            "Ki" => 1024f64,
+            "Mi" => 1024f64.powi(2),
+            "Gi" => 1024f64.powi(3),
+            "Ti" => 1024f64.powi(4),
+            "Pi" => 1024f64.powi(5),
+            "Ei" => 1024f64.powi(6),
+            _ => return Err(expected()),
+        };
+        if !digits_ok || number.starts_with('-') {
+            return Err(expected());
+        }
+        let value: f64 = unsigned.parse().map_err(|_| expected())?;
+        Ok(Quantity {
+            text: text.to_owned(),
+            value: value * multiplier,
+        })
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = StringOrNumber::deserialize(deserializer)?.0;
+        Quantity::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for Quantity {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+/// A TCP port, 1 to 65535.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Port(u16);
+
+impl Port {
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(deserializer)?;
+        match u16::try_from(n) {
+            Ok(p) if p > 0 => Ok(Port(p)),
+            _ => Err(de::Error::invalid_value(
+                Unexpected::Signed(n),
+                &"a port number from 1 to 65535",
+            )),
+        }
+    }
+}
+
+/// A percentage from 1 to 100 (autoscaling targets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Percent(u8);
+
+impl Percent {
+    pub fn get(self) -> i32 {
+        i32::from(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(deserializer)?;
+        match u8::try_from(n) {
+            Ok(p) if (1..=100).contains(&p) => Ok(Percent(p)),
+            _ => Err(de::Error::invalid_value(
+                Unexpected::Signed(n),
+                &"a percentage from 1 to 100",
+            )),
+        }
+    }
+}
+
+/// An image tag as the OCI distribution spec allows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tag(String);
+
+impl Tag {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn parse(text: &str) -> Result<Tag, String> {
+        let mut bytes = text.bytes();
+        let first_ok = bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if first_ok && rest_ok && text.len() <= 128 {
+            Ok(Tag(text.to_owned()))
+        } else {
+            Err(format!(
+                "`{text}` is not an image tag: expected up to 128 letters, digits, '_', '.' and \
+                 '-', not starting with '.' or '-'"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tag {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = StringOrNumber::deserialize(deserializer)?.0;
+        Tag::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+/// Accepts `1`, `0.5` or `"1"` where a string is meant, as people write quantities and tags.
+struct StringOrNumber(String);
+
+impl<'de> Deserialize<'de> for StringOrNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = StringOrNumber;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(StringOrNumber(v.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(StringOrNumber(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(StringOrNumber(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(StringOrNumber(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(Name::parse("auth-service").is_ok());
+        assert!(Name::parse("a").is_ok());
+        for bad in ["", "Auth", "auth_db", "-a", "a-", &"a".repeat(64)] {
+            assert!(Name::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn quantities_parse_and_compare() {
+        assert_eq!(Quantity::parse("250m").unwrap().value(), 0.25);
+        assert_eq!(Quantity::parse("1Gi").unwrap().value(), 1073741824.0);
+        assert!(Quantity::parse("512Mi").unwrap().value() < Quantity::parse("1G").unwrap().value());
+        for bad in ["512Mb", "", "Mi", "1.2.3", "-1", "1 Gi", "abc"] {
+            assert!(Quantity::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn tags() {
+        assert!(Tag::parse("1.4.2").is_ok());
+        assert!(Tag::parse("v1_rc-2").is_ok());
+        assert!(Tag::parse(".x").is_err());
+        assert!(Tag::parse("a:b").is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! `platgen build` and `platgen targets` on the shipped descriptors; golden files.
+
+use crate::support::{Scratch, diff, repo, run_in, targets};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Rewrite golden files instead of comparing them (set by a person, never by CI).
+const UPDATE: &str = "PLATGEN_UPDATE_GOLDEN";
+
+fn documents(stream: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(stream)
+        .map(|d| serde::Deserialize::deserialize(d).expect("valid YAML document"))
+        .collect()
+}
+
+fn kinds(stream: &str) -> Vec<(String, String, String)> {
+    documents(stream)
+        .iter()
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap_or_default().to_owned(),
+                o["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+                o["metadata"]["namespace"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn targets_lists_every_environment_with_its_overlay() {
+    let out = run_in(&repo(), &["targets"]).code(0).stdout;
+    for env in ["development", "staging", "production"] {
+        assert!(
+            out.contains(&format!("{env}\tenvironment\toverlays/{env}\n")),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn golden_files_match_every_target() {
+    let root = repo();
+    let golden = root.join("golden");
+    let update = std::env::var_os(UPDATE).is_some();
+    let mut expected_files = BTreeSet::new();
+    let mut failures = String::new();
+    for target in targets(&root) {
+        let out = run_in(&root, &["build", &target]).code(0).stdout;
+        let file = format!("{target}.yaml");
+        expected_files.insert(file.clone());
+        let path = golden.join(&file);
+        if update {
+            std::fs::create_dir_all(&golden).expect("golden dir");
+            std::fs::write(&path, &out).expect("write golden");
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        if want != out {
+            failures.push_str(&diff(&want, &out, &format!("golden/{file}")));
+        }
+    }
+    let present: BTreeSet<String> = std::fs::read_dir(&golden)
+        .expect("golden/ exists")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    for extra in present.difference(&expected_files) {
+        failures.push_str(&format!("golden/{extra} belongs to no target\n"));
+    }
+    assert!(
+        failures.is_empty(),
+        "golden files differ (rerun with {UPDATE}=1 to accept):\n{failures}"
+    );
+}
+
+#[test]
+fn build_is_deterministic_across_runs_and_copies() {
+    let a = Scratch::new();
+    let b = Scratch::new();
+    for target in targets(a.path()) {
+        let first = a.run(&["build", &target]).code(0).stdout;
+        let second = a.run(&["build", &target]).code(0).stdout;
+        let elsewhere = b.run(&["build", &target]).code(0).stdout;
+        assert_eq!(first, second, "{target} differs between runs");
+        assert_eq!(first, elsewhere, "{target} differs between copies");
+        assert!(!first.contains(&a.path().display().to_string()), "absolute path in output");
+    }
+}
+
+#[test]
+fn emitted_yaml_round_trips() {
+    // Guards the emitter: parsing the output and emitting it again changes nothing.
+    for target in targets(&repo()) {
+        let out = run_in(&repo(), &["build", &target]).code(0).stdout;
+        let again = platgen::emit::stream(&documents(&out));
+        assert_eq!(out, again, "{target} does not round-trip");
+    }
+}
+
+#[test]
+fn environments_carry_their_values() {
+    let cases = [
+        ("development", "e-commerce-dev", "dev.yourdomain.com"),
+        ("staging", "e-commerce-staging", "staging.yourdomain.com"),
+        ("production", "e-commerce-prod", "www.yourdomain.com"),
+    ];
+    for (env, namespace, _host) in cases {
+        let out = run_in(&repo(), &["build", env]).code(0).stdout;
+        let objects = kinds(&out);
+        let count = |kind: &str| objects.iter().filter(|o| o.0 == kind).count();
+        assert_eq!(count("Namespace"), 1);
+        assert!(objects.iter().filter(|o| o.0 != "Namespace").all(|o| o.2 == namespace));
+        // 13 workloads (gateway + 12 services), 11 databases, Redis, MinIO.
+        assert_eq!(count("ServiceAccount"), 13, "{env}");
+        assert_eq!(count("Deployment"), 13 + 11 + 2, "{env}");
+        assert_eq!(count("ConfigMap"), 1 + 11, "{env}");
+        assert_eq!(count("Job"), 1, "{env}");
+        assert!(objects.contains(&("Service".into(), "rabbitmq".into(), namespace.into())));
+        assert!(!out.contains("adminpass123"));
+        assert!(!out.contains(":latest"));
+    }
+}
+
+#[test]
+fn replicas_resources_and_storage_follow_each_environment() {
+    let deployment = |env: &str, name: &str| -> Value {
+        let out = run_in(&repo(), &["build", env]).code(0).stdout;
+        documents(&out)
+            .into_iter()
+            .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == name)
+            .expect("deployment present")
+    };
+    let dev = deployment("development", "auth-service");
+    assert_eq!(dev["spec"]["replicas"], 1);
+    let limits = &dev["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"];
+    assert_eq!(limits["memory"], "256Mi");
+    assert_eq!(limits["cpu"], "100m");
+    let staging = deployment("staging", "auth-service");
+    assert_eq!(staging["spec"]["replicas"], 2);
+    let prod = deployment("production", "auth-service");
+    assert!(prod["spec"].get("replicas").is_none(), "HPA-managed: no replicas");
+    let limits = &prod["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"];
+    assert_eq!(limits["memory"], "1Gi");
+
+    let volume = |env: &str| deployment(env, "auth-service-mysql")["spec"]["template"]["spec"]["volumes"][0].clone();
+    assert!(volume("development").get("emptyDir").is_some());
+    assert_eq!(volume("staging")["persistentVolumeClaim"]["claimName"], "auth-mysql-pvc");
+    assert!(volume("staging").get("emptyDir").is_none());
+}
+
+#[test]
+fn closed_stdout_is_not_a_crash() {
+    // `platgen build production | head -1` must not panic on the closed pipe.
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_platgen"))
+        .args(["--root"])
+        .arg(repo())
+        .args(["build", "production"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = [0u8; 16];
+    child.stdout.as_mut().expect("stdout").read_exact(&mut first).expect("some output");
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child.stderr.as_mut().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    let status = child.wait().expect("exit");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.code().is_some(), "killed by a signal: {status:?}");
+}

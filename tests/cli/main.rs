@@ -1,0 +1,6 @@
+//! Integration tests: the built `platgen` binary, run in a temporary copy of the project.
+
+mod build;
+mod errors;
+mod extend;
+mod support;

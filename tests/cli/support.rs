@@ -1,0 +1,126 @@
+//! A scratch copy of the project and a small runner for the built binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository this test suite belongs to.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary project: a copy of the repository's descriptors and templates.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for folder in ["environments", "templates"] {
+            copy_dir(&repo().join(folder), &dir.path().join(folder));
+        }
+        Scratch { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path().join(relative)).expect("readable file")
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Replaces exactly one occurrence of `from` in a file; fails loudly when it is not there.
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let text = self.read(relative);
+        assert_eq!(text.matches(from).count(), 1, "`{from}` should occur once in {relative}");
+        self.write(relative, &text.replacen(from, to, 1));
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_in(self.path(), args)
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("readable folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// What one run of the binary did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing stderr when it differs.
+    pub fn code(self, expected: i32) -> Run {
+        assert_eq!(
+            self.code, expected,
+            "exit code {} instead of {expected}\nstderr:\n{}",
+            self.code, self.stderr
+        );
+        self
+    }
+
+    pub fn stderr_has(self, needle: &str) -> Run {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks `{needle}`:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+pub fn run_in(root: &Path, args: &[&str]) -> Run {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_platgen"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("PLATGEN_ROOT")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("platgen runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    }
+}
+
+/// Target names as `platgen targets` lists them.
+pub fn targets(root: &Path) -> Vec<String> {
+    run_in(root, &["targets"])
+        .code(0)
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().expect("name").to_owned())
+        .collect()
+}
+
+/// A readable unified diff of two texts.
+pub fn diff(expected: &str, actual: &str, label: &str) -> String {
+    similar::TextDiff::from_lines(expected, actual)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{label} (expected)"), &format!("{label} (actual)"))
+        .to_string()
+}
