@@ -27,6 +27,15 @@ pub enum Command {
     Targets,
     /// Check the descriptors.
     Validate,
+    /// Write the kustomize tree (base, overlays, manifests) that ArgoCD deploys.
+    Write {
+        /// Folder of the tree [default: <root>/k8s].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write nothing; exit 1 and print a diff when the tree on disk is not current.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 impl Cli {
@@ -37,6 +46,10 @@ impl Cli {
             },
             Command::Targets => Request::Targets,
             Command::Validate => Request::Validate,
+            Command::Write { out, check } => Request::Write {
+                out: out.clone(),
+                check: *check,
+            },
         }
     }
 }

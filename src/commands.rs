@@ -1,6 +1,6 @@
 //! The commands, each over a plain request and a writer: no clap, no process exit here.
 
-use crate::Platform;
+use crate::{Platform, write};
 use crate::error::{Error, ExitStatus, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,6 +11,8 @@ pub enum Request {
     Build { target: String },
     Targets,
     Validate,
+    /// Write the kustomize tree to `out` (default `<root>/k8s`), or only compare with it.
+    Write { out: Option<PathBuf>, check: bool },
 }
 
 /// Runs one request against the project at `root`, writing its output to `out`.
@@ -38,9 +40,34 @@ pub fn run(root: &PathBuf, request: &Request, out: &mut dyn Write) -> Result<Exi
             );
             write_out(out, message.as_bytes())?;
         }
+        Request::Write { out: dir, check } => {
+            let platform = Platform::load(root)?;
+            let dir = dir.clone().unwrap_or_else(|| root.join(DEFAULT_TREE));
+            let files = write::files(&platform.tree);
+            if *check {
+                let drift = write::check(&dir, &files)?;
+                write_out(out, drift.report(&dir).as_bytes())?;
+                if !drift.is_empty() {
+                    return Ok(ExitStatus::Failure);
+                }
+            } else {
+                let drift = write::write(&dir, &files)?;
+                let summary = format!(
+                    "{}: {} file(s) written, {} removed, {} unchanged\n",
+                    dir.display(),
+                    drift.missing.len() + drift.changed.len(),
+                    drift.extra.len(),
+                    files.len() - drift.missing.len() - drift.changed.len(),
+                );
+                write_out(out, summary.as_bytes())?;
+            }
+        }
     }
     Ok(ExitStatus::Success)
 }
+
+/// The tree's folder under the root when `--out` is not given.
+pub const DEFAULT_TREE: &str = "k8s";
 
 /// Writes and flushes; a closed pipe (`platgen build | head`) is not an error.
 pub fn write_out(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {

@@ -16,6 +16,7 @@ pub mod scalar;
 pub mod source;
 pub mod template;
 pub mod tree;
+pub mod write;
 
 use error::{Error, Result};
 use std::path::Path;

@@ -4,7 +4,7 @@
 use crate::descriptor::{self, Catalog, EnvironmentFile, Layer, ResourceList, Resources};
 use crate::error::{Error, Result};
 use crate::scalar::Name;
-use crate::source::{KeyPath, Source, closest, render_serde_error};
+use crate::source::{KeyPath, Pos, Source, closest, render_serde_error};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -81,7 +81,7 @@ impl Project {
         let mut namespaces = BTreeMap::new();
         for (source, env) in &environments {
             check_environment(source, &catalog, env, &mut problems);
-            let here = source.locate(&KeyPath::root().key("namespace").to_string());
+            let here = source.locate(&KeyPath::root().key("namespace"));
             if let Some(other) = namespaces.insert(env.namespace.clone(), env.name.clone()) {
                 problems.push(source.render(
                     here,
@@ -192,23 +192,35 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn report(&mut self, path: &KeyPath, message: String, expected: &str, help: Option<String>) {
-        let pos = self.source.locate(&path.to_string());
+        let pos = self.source.locate(path);
+        self.report_at(pos, path, message, expected, help);
+    }
+
+    fn report_at(&mut self, pos: Pos, path: &KeyPath, message: String, expected: &str, help: Option<String>) {
         let message = format!("{message} (at `{path}`)");
         self.problems
             .push(self.source.render(pos, &message, Some(expected), help.as_deref()));
     }
 
-    /// Reports a name that does not resolve, with the closest candidate as a hint.
+    /// Reports a name that does not resolve, with the closest candidate as a hint; a name
+    /// used as a map key is pointed at as a key.
     fn unresolved<'c>(
         &mut self,
         path: &KeyPath,
+        is_key: bool,
         what: &str,
         name: &str,
         candidates: impl IntoIterator<Item = &'c str> + Clone,
     ) {
         let help = closest(name, candidates.clone()).map(|c| format!("did you mean `{c}`?"));
         let listed: Vec<&str> = candidates.into_iter().collect();
-        self.report(
+        let pos = if is_key {
+            self.source.locate_key(path)
+        } else {
+            self.source.locate(path)
+        };
+        self.report_at(
+            pos,
             path,
             format!("{what} `{name}` is not defined"),
             &format!("one of: {}", listed.join(", ")),
@@ -318,7 +330,7 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
         if let Some(db) = &service.database {
             if !catalog.databases.iter().any(|d| &d.name == db) {
                 let names = catalog.databases.iter().map(|d| d.name.as_str());
-                c.unresolved(&path.key("database"), "database", db, names);
+                c.unresolved(&path.key("database"), false, "database", db, names);
             } else if let Some(other) = owners.insert(db, service.name.as_str()) {
                 c.report(
                     &path.key("database"),
@@ -331,7 +343,7 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
         if let Some(bucket) = &service.bucket {
             let names = catalog.minio.buckets.iter().map(|b| b.name.as_str());
             if !names.clone().any(|n| n == bucket) {
-                c.unresolved(&path.key("bucket"), "bucket", bucket, names);
+                c.unresolved(&path.key("bucket"), false, "bucket", bucket, names);
             }
         }
         if Name::parse(&format!("{}-mysql", service.name)).is_err() {
@@ -356,7 +368,7 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
     let backup_bucket = &catalog.mysql.backup.bucket;
     if !catalog.minio.buckets.iter().any(|b| &b.name == backup_bucket) {
         let names = catalog.minio.buckets.iter().map(|b| b.name.as_str());
-        c.unresolved(&root.key("mysql").key("backup").key("bucket"), "bucket", backup_bucket.as_str(), names);
+        c.unresolved(&root.key("mysql").key("backup").key("bucket"), false, "bucket", backup_bucket.as_str(), names);
     }
     let gateways = catalog
         .services
@@ -437,7 +449,7 @@ fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, 
         .collect();
     for workload in env.images.keys() {
         if !workloads.contains(&workload.as_str()) {
-            c.unresolved(&root.key("images").key(workload), "workload", workload, workloads.iter().copied());
+            c.unresolved(&root.key("images").key(workload), true, "workload", workload, workloads.iter().copied());
         }
     }
     if env.replicas < 1 {
@@ -450,7 +462,7 @@ fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, 
         for (workload, scale) in &autoscaling.services {
             let at = path.key("services").key(workload);
             if !workloads.contains(&workload.as_str()) {
-                c.unresolved(&at, "workload", workload, workloads.iter().copied());
+                c.unresolved(&at, true, "workload", workload, workloads.iter().copied());
             }
             scales.push((at, *scale));
         }
@@ -484,7 +496,7 @@ fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, 
     let roles: Vec<&str> = catalog.security.roles.iter().map(|r| r.name.as_str()).collect();
     for (i, role) in env.access.iter().enumerate() {
         if !roles.contains(&role.as_str()) {
-            c.unresolved(&root.key("access").index(i), "role", role, roles.iter().copied());
+            c.unresolved(&root.key("access").index(i), false, "role", role, roles.iter().copied());
         }
     }
     if !env.sync.automated && (env.sync.prune || env.sync.self_heal) {

@@ -42,8 +42,7 @@ impl fmt::Display for Name {
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Name::parse(&text).map_err(de::Error::custom)
+        parse_in_visitor(deserializer, "a DNS-1123 label", Accepts::Text, Name::parse)
     }
 }
 
@@ -123,8 +122,7 @@ impl fmt::Display for Quantity {
 
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = StringOrNumber::deserialize(deserializer)?.0;
-        Quantity::parse(&text).map_err(de::Error::custom)
+        parse_in_visitor(deserializer, "a Kubernetes quantity", Accepts::TextOrNumber, Quantity::parse)
     }
 }
 
@@ -146,14 +144,12 @@ impl Port {
 
 impl<'de> Deserialize<'de> for Port {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let n = i64::deserialize(deserializer)?;
-        match u16::try_from(n) {
-            Ok(p) if p > 0 => Ok(Port(p)),
-            _ => Err(de::Error::invalid_value(
-                Unexpected::Signed(n),
-                &"a port number from 1 to 65535",
-            )),
-        }
+        parse_in_visitor(deserializer, "a port number from 1 to 65535", Accepts::Integer, |text| {
+            match text.parse::<u16>() {
+                Ok(p) if p > 0 => Ok(Port(p)),
+                _ => Err(format!("invalid value {text}, expected a port number from 1 to 65535")),
+            }
+        })
     }
 }
 
@@ -169,14 +165,12 @@ impl Percent {
 
 impl<'de> Deserialize<'de> for Percent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let n = i64::deserialize(deserializer)?;
-        match u8::try_from(n) {
-            Ok(p) if (1..=100).contains(&p) => Ok(Percent(p)),
-            _ => Err(de::Error::invalid_value(
-                Unexpected::Signed(n),
-                &"a percentage from 1 to 100",
-            )),
-        }
+        parse_in_visitor(deserializer, "a percentage from 1 to 100", Accepts::Integer, |text| {
+            match text.parse::<u8>() {
+                Ok(p) if (1..=100).contains(&p) => Ok(Percent(p)),
+                _ => Err(format!("invalid value {text}, expected a percentage from 1 to 100")),
+            }
+        })
     }
 }
 
@@ -214,37 +208,74 @@ impl fmt::Display for Tag {
 
 impl<'de> Deserialize<'de> for Tag {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = StringOrNumber::deserialize(deserializer)?.0;
-        Tag::parse(&text).map_err(de::Error::custom)
+        parse_in_visitor(deserializer, "an image tag", Accepts::TextOrNumber, Tag::parse)
     }
 }
 
-/// Accepts `1`, `0.5` or `"1"` where a string is meant, as people write quantities and tags.
-struct StringOrNumber(String);
+/// Which YAML scalars a validated type accepts before its own check.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Accepts {
+    /// Strings only (names).
+    Text,
+    /// Strings and numbers, numbers taken as their text (`cpu: 1`, `tag: 2`).
+    TextOrNumber,
+    /// Integers only (ports, percentages).
+    Integer,
+}
 
-impl<'de> Deserialize<'de> for StringOrNumber {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl de::Visitor<'_> for Visitor {
-            type Value = StringOrNumber;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(StringOrNumber(v.to_owned()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(StringOrNumber(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(StringOrNumber(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(StringOrNumber(v.to_string()))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
+/// Deserialises a scalar and validates it inside the visitor, so that the parser still
+/// knows the value's line and column when the error is raised.
+fn parse_in_visitor<'de, D, T>(
+    deserializer: D,
+    expecting: &'static str,
+    accepts: Accepts,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct Visitor<F> {
+        expecting: &'static str,
+        accepts: Accepts,
+        parse: F,
     }
+    impl<T, F: Fn(&str) -> Result<T, String>> Visitor<F> {
+        fn number<E: de::Error>(self, text: String, unexpected: Unexpected) -> Result<T, E> {
+            if self.accepts == Accepts::Text {
+                return Err(E::invalid_type(unexpected, &self));
+            }
+            (self.parse)(&text).map_err(E::custom)
+        }
+    }
+    impl<T, F: Fn(&str) -> Result<T, String>> de::Visitor<'_> for Visitor<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            if self.accepts == Accepts::Integer {
+                return Err(E::invalid_type(Unexpected::Str(v), &self));
+            }
+            (self.parse)(v).map_err(E::custom)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+            self.number(v.to_string(), Unexpected::Unsigned(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+            self.number(v.to_string(), Unexpected::Signed(v))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+            if self.accepts != Accepts::TextOrNumber {
+                return Err(E::invalid_type(Unexpected::Float(v), &self));
+            }
+            (self.parse)(&v.to_string()).map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_any(Visitor {
+        expecting,
+        accepts,
+        parse,
+    })
 }
 
 #[cfg(test)]

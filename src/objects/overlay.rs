@@ -26,7 +26,14 @@ use crate::object::{Object, labels, meta, object};
 fn patch(api_version: &str, kind: &str, name: &str, body: Value) -> Object {
     let mut patch = json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": name}});
     if let (Value::Object(p), Value::Object(b)) = (&mut patch, body) {
-        p.extend(b);
+        for (key, value) in b {
+            match (p.get_mut(&key), value) {
+                (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more),
+                (_, value) => {
+                    p.insert(key, value);
+                }
+            }
+        }
     }
     patch
 }

@@ -15,21 +15,17 @@ fn rejects(file: &str, from: &str, to: &str, expect: &[&str]) {
     }
 }
 
-/// The `path:line:col` of the first line of `file` containing `needle` (column of the needle).
-fn location(file: &str, text: &str, needle: &str) -> String {
-    let (index, line) = text
-        .lines()
-        .enumerate()
-        .find(|(_, l)| l.contains(needle))
-        .expect("needle present");
-    let col = line.find(needle).expect("needle") + 1;
-    format!("{file}:{}:{col}", index + 1)
-}
-
+/// The `path:line:col` of `needle` inside the replacement text `to`, once `from` is
+/// replaced by it in `file`.
 fn edited_location(file: &str, from: &str, to: &str, needle: &str) -> String {
-    let project = Scratch::new();
-    let text = project.read(file).replacen(from, to, 1);
-    location(file, &text, needle)
+    let text = Scratch::new().read(file);
+    let start = text.find(from).expect("edit target present");
+    let offset = start + to.find(needle).expect("needle inside the replacement");
+    let edited = text.replacen(from, to, 1);
+    let before = &edited[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    format!("{file}:{line}:{col}")
 }
 
 #[test]
