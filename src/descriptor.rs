@@ -158,6 +158,16 @@ pub struct Mysql {
     /// UID the server runs as (restricted Pod Security needs non-root).
     pub run_as_user: i64,
     pub backup: BackupImage,
+    /// The mysqld-exporter sidecar Prometheus scrapes on its `metrics` port.
+    pub exporter: Exporter,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Exporter {
+    pub image: String,
+    pub port: Port,
+    pub resources: Resources,
 }
 
 /// Image and bucket of the database backup CronJobs.

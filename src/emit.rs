@@ -489,6 +489,15 @@ impl Analysis {
                 block_allowed: false,
             };
         }
+        if is_simple_word(s) {
+            return Analysis {
+                multiline: false,
+                newline: false,
+                plain_allowed: true,
+                single_quoted_allowed: true,
+                block_allowed: true,
+            };
+        }
         // "---" and "..." at the start look like document markers.
         let mut indicators = s.starts_with("---") || s.starts_with("...");
         let mut special = false;
@@ -545,6 +554,16 @@ impl Analysis {
             block_allowed: !(trailing_space || broken),
         }
     }
+}
+
+/// Fast path for the most common text (names, labels, images, paths):
+/// ASCII letters and digits, then also `-`, `.`, `_`, `/`.
+fn is_simple_word(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'/'))
 }
 
 /// A character that would make plain text read as YAML syntax: most

@@ -118,17 +118,47 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
         ]),
         ..pod::container("mysql", &m.image, m.run_as_user)
     };
+    let exporter = mysql_exporter(catalog, secrets);
     let volumes = vec![
         pod::empty_dir(MYSQL_DATA),
         pod::config_map_volume("init-script", &db.init_config_map()),
         pod::secret_volume("credentials", &db.secret()),
         pod::empty_dir("run"),
         pod::empty_dir("tmp"),
+        pod::empty_dir("exporter-tmp"),
     ];
+    let mut deployment = single_instance(&name, &l, m.run_as_user, container, volumes);
+    if let Some(spec) = deployment.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
+        spec.containers.push(exporter);
+    }
     vec![
-        object(&single_instance(&name, &l, m.run_as_user, container, volumes)),
+        object(&deployment),
         object(&cluster_ip(&name, &l, vec![service_port("mysql", 3306)])),
     ]
+}
+
+/// The mysqld-exporter sidecar: its client config is written from the mounted secret at
+/// start, so no credential appears in the pod spec.
+fn mysql_exporter(catalog: &Catalog, secrets: &str) -> Container {
+    let e = &catalog.mysql.exporter;
+    let script = format!(
+        "printf '[client]\\nuser=%s\\npassword=%s\\nhost=127.0.0.1\\nport=3306\\n' \
+         \"$(cat {secrets}/username)\" \"$(cat {secrets}/password)\" > /tmp/my.cnf && \
+         exec /bin/mysqld_exporter --config.my-cnf=/tmp/my.cnf --web.listen-address=:{}",
+        e.port.get()
+    );
+    Container {
+        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+        ports: Some(vec![container_port("metrics", i32::from(e.port.get()))]),
+        resources: Some(pod::resources(&e.resources)),
+        liveness_probe: Some(pod::http_probe("/", "metrics", 10, 10)),
+        readiness_probe: Some(pod::http_probe("/", "metrics", 5, 10)),
+        volume_mounts: Some(vec![
+            pod::mount("credentials", secrets, true),
+            pod::mount("exporter-tmp", "/tmp", false),
+        ]),
+        ..pod::container("exporter", &e.image, catalog.mysql.run_as_user)
+    }
 }
 
 /// Redis: password from `redis-secret`, probes that authenticate (REDISCLI_AUTH).

@@ -88,6 +88,7 @@ pub fn flows(catalog: &Catalog) -> Vec<Flow> {
     }
     for db in catalog.databases() {
         flow(local(BACKUP_APP), local(&db.deployment()), 3306);
+        flow(monitoring.clone(), local(&db.deployment()), catalog.mysql.exporter.port.get());
     }
     flow(local(BACKUP_APP), local(MINIO), minio_port);
     flow(local(MINIO_SETUP), local(MINIO), minio_port);
