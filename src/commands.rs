@@ -1,18 +1,23 @@
 //! The commands, each over a plain request and a writer: no clap, no process exit here.
 
-use crate::{Platform, write};
 use crate::error::{Error, ExitStatus, Result};
+use crate::{Platform, write};
 use std::io::Write;
 use std::path::PathBuf;
 
 /// What the user asked for, independent of how the command line spelled it.
 #[derive(Debug, Clone)]
 pub enum Request {
-    Build { target: String },
+    Build {
+        target: String,
+    },
     Targets,
     Validate,
     /// Write the kustomize tree to `out` (default `<root>/k8s`), or only compare with it.
-    Write { out: Option<PathBuf>, check: bool },
+    Write {
+        out: Option<PathBuf>,
+        check: bool,
+    },
 }
 
 /// Runs one request against the project at `root`, writing its output to `out`.

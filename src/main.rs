@@ -5,16 +5,19 @@ use platgen::error::{Error, ExitStatus};
 
 fn main() {
     let cli = cli::Cli::parse();
-    let status = match platgen::commands::run(&cli.root, &cli.request(), &mut std::io::stdout().lock()) {
-        Ok(status) => status,
-        Err(err) => {
-            eprintln!("{}", render(&err));
-            match err {
-                Error::Descriptors(_) if matches!(cli.command, cli::Command::Validate) => ExitStatus::Failure,
-                _ => ExitStatus::Error,
+    let status =
+        match platgen::commands::run(&cli.root, &cli.request(), &mut std::io::stdout().lock()) {
+            Ok(status) => status,
+            Err(err) => {
+                eprintln!("{}", render(&err));
+                match err {
+                    Error::Descriptors(_) if matches!(cli.command, cli::Command::Validate) => {
+                        ExitStatus::Failure
+                    }
+                    _ => ExitStatus::Error,
+                }
             }
-        }
-    };
+        };
     std::process::exit(status.code());
 }
 

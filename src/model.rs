@@ -85,7 +85,10 @@ impl Project {
             if let Some(other) = namespaces.insert(env.namespace.clone(), env.name.clone()) {
                 problems.push(source.render(
                     here,
-                    &format!("namespace `{}` is already used by environment `{other}`", env.namespace),
+                    &format!(
+                        "namespace `{}` is already used by environment `{other}`",
+                        env.namespace
+                    ),
                     Some("one namespace per environment"),
                     None,
                 ));
@@ -111,17 +114,27 @@ impl Project {
 impl Catalog {
     /// Enabled services in catalog order, references resolved (validated at load).
     pub fn services(&self) -> impl Iterator<Item = ServiceView<'_>> {
-        self.services.iter().filter(|s| s.enabled).map(|service| ServiceView {
-            service,
-            database: service.database.as_deref().map(|name| DatabaseView {
-                database: self.databases.iter().find(|d| d.name == name).expect("validated"),
-                owner: service,
-            }),
-            bucket: service
-                .bucket
-                .as_deref()
-                .map(|b| self.minio.buckets.iter().find(|x| x.name.as_str() == b).expect("validated")),
-        })
+        self.services
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|service| ServiceView {
+                service,
+                database: service.database.as_deref().map(|name| DatabaseView {
+                    database: self
+                        .databases
+                        .iter()
+                        .find(|d| d.name == name)
+                        .expect("validated"),
+                    owner: service,
+                }),
+                bucket: service.bucket.as_deref().map(|b| {
+                    self.minio
+                        .buckets
+                        .iter()
+                        .find(|x| x.name.as_str() == b)
+                        .expect("validated")
+                }),
+            })
     }
 
     pub fn databases(&self) -> impl Iterator<Item = DatabaseView<'_>> {
@@ -196,10 +209,19 @@ impl Checker<'_> {
         self.report_at(pos, path, message, expected, help);
     }
 
-    fn report_at(&mut self, pos: Pos, path: &KeyPath, message: String, expected: &str, help: Option<String>) {
+    fn report_at(
+        &mut self,
+        pos: Pos,
+        path: &KeyPath,
+        message: String,
+        expected: &str,
+        help: Option<String>,
+    ) {
         let message = format!("{message} (at `{path}`)");
-        self.problems
-            .push(self.source.render(pos, &message, Some(expected), help.as_deref()));
+        self.problems.push(
+            self.source
+                .render(pos, &message, Some(expected), help.as_deref()),
+        );
     }
 
     /// Reports a name that does not resolve, with the closest candidate as a hint; a name
@@ -252,8 +274,17 @@ impl Checker<'_> {
     }
 
     /// `low` <= `high` for cpu and memory.
-    fn at_most(&mut self, low_path: &KeyPath, low: &ResourceList, high_path: &KeyPath, high: &ResourceList) {
-        for (key, l, h) in [("cpu", &low.cpu, &high.cpu), ("memory", &low.memory, &high.memory)] {
+    fn at_most(
+        &mut self,
+        low_path: &KeyPath,
+        low: &ResourceList,
+        high_path: &KeyPath,
+        high: &ResourceList,
+    ) {
+        for (key, l, h) in [
+            ("cpu", &low.cpu, &high.cpu),
+            ("memory", &low.memory, &high.memory),
+        ] {
             if l.value() > h.value() {
                 self.report(
                     &low_path.key(key),
@@ -291,7 +322,10 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
         let path = databases.index(i).key("name");
         let ident_ok = !db.name.is_empty()
             && db.name.len() <= 64
-            && db.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && db
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         let prefix = database_prefix(&db.name);
         if !ident_ok || Name::parse(&format!("{prefix}-mysql-secret")).is_err() {
             c.report(
@@ -366,9 +400,20 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
         }
     }
     let backup_bucket = &catalog.mysql.backup.bucket;
-    if !catalog.minio.buckets.iter().any(|b| &b.name == backup_bucket) {
+    if !catalog
+        .minio
+        .buckets
+        .iter()
+        .any(|b| &b.name == backup_bucket)
+    {
         let names = catalog.minio.buckets.iter().map(|b| b.name.as_str());
-        c.unresolved(&root.key("mysql").key("backup").key("bucket"), false, "bucket", backup_bucket.as_str(), names);
+        c.unresolved(
+            &root.key("mysql").key("backup").key("bucket"),
+            false,
+            "bucket",
+            backup_bucket.as_str(),
+            names,
+        );
     }
     let gateways = catalog
         .services
@@ -393,7 +438,12 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
     }
 }
 
-fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, problems: &mut Vec<String>) {
+fn check_environment(
+    source: &Source,
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    problems: &mut Vec<String>,
+) {
     let mut c = Checker { source, problems };
     let root = KeyPath::root();
     let stem = Path::new(source.path())
@@ -403,7 +453,10 @@ fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, 
     if env.name.as_str() != stem {
         c.report(
             &root.key("name"),
-            format!("environment name `{}` does not match its file `{stem}.yaml`", env.name),
+            format!(
+                "environment name `{}` does not match its file `{stem}.yaml`",
+                env.name
+            ),
             &format!("name: {stem}"),
             None,
         );
@@ -416,7 +469,10 @@ fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, 
     if reserved.contains(&env.namespace.as_str()) {
         c.report(
             &root.key("namespace"),
-            format!("namespace `{}` belongs to a shared component", env.namespace),
+            format!(
+                "namespace `{}` belongs to a shared component",
+                env.namespace
+            ),
             "a namespace of the environment's own",
             None,
         );
@@ -431,7 +487,9 @@ fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, 
     }
     for (i, key) in env.config.keys().enumerate() {
         let ok = !key.is_empty()
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
         if !ok {
             c.report(
                 &root.key("config").key(key),
@@ -449,11 +507,22 @@ fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, 
         .collect();
     for workload in env.images.keys() {
         if !workloads.contains(&workload.as_str()) {
-            c.unresolved(&root.key("images").key(workload), true, "workload", workload, workloads.iter().copied());
+            c.unresolved(
+                &root.key("images").key(workload),
+                true,
+                "workload",
+                workload,
+                workloads.iter().copied(),
+            );
         }
     }
     if env.replicas < 1 {
-        c.report(&root.key("replicas"), format!("replicas is {}", env.replicas), "at least 1", None);
+        c.report(
+            &root.key("replicas"),
+            format!("replicas is {}", env.replicas),
+            "at least 1",
+            None,
+        );
     }
     c.resources(&root.key("resources"), &env.resources);
     if let Some(autoscaling) = &env.autoscaling {
@@ -468,12 +537,20 @@ fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, 
         }
         for (at, scale) in scales {
             if scale.min < 1 {
-                c.report(&at.key("min"), format!("min replicas is {}", scale.min), "at least 1", None);
+                c.report(
+                    &at.key("min"),
+                    format!("min replicas is {}", scale.min),
+                    "at least 1",
+                    None,
+                );
             }
             if scale.min > scale.max {
                 c.report(
                     &at.key("min"),
-                    format!("min replicas {} is above max replicas {}", scale.min, scale.max),
+                    format!(
+                        "min replicas {} is above max replicas {}",
+                        scale.min, scale.max
+                    ),
                     "min <= max",
                     None,
                 );
@@ -489,14 +566,40 @@ fn check_environment(source: &Source, catalog: &Catalog, env: &EnvironmentFile, 
         );
     }
     let quota = root.key("quota");
-    c.at_most(&quota.key("requests"), &env.quota.requests, &quota.key("limits"), &env.quota.limits);
+    c.at_most(
+        &quota.key("requests"),
+        &env.quota.requests,
+        &quota.key("limits"),
+        &env.quota.limits,
+    );
     let lr = root.key("limitRange");
-    c.at_most(&lr.key("defaultRequest"), &env.limit_range.default_request, &lr.key("default"), &env.limit_range.default);
-    c.at_most(&lr.key("default"), &env.limit_range.default, &lr.key("max"), &env.limit_range.max);
-    let roles: Vec<&str> = catalog.security.roles.iter().map(|r| r.name.as_str()).collect();
+    c.at_most(
+        &lr.key("defaultRequest"),
+        &env.limit_range.default_request,
+        &lr.key("default"),
+        &env.limit_range.default,
+    );
+    c.at_most(
+        &lr.key("default"),
+        &env.limit_range.default,
+        &lr.key("max"),
+        &env.limit_range.max,
+    );
+    let roles: Vec<&str> = catalog
+        .security
+        .roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
     for (i, role) in env.access.iter().enumerate() {
         if !roles.contains(&role.as_str()) {
-            c.unresolved(&root.key("access").index(i), false, "role", role, roles.iter().copied());
+            c.unresolved(
+                &root.key("access").index(i),
+                false,
+                "role",
+                role,
+                roles.iter().copied(),
+            );
         }
     }
     if !env.sync.automated && (env.sync.prune || env.sync.self_heal) {

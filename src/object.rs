@@ -144,7 +144,12 @@ mod tests {
             obj("networking.k8s.io/v1", "NetworkPolicy", "a", "n"),
             obj("apps/v1", "Deployment", "a", "d"),
             obj("v1", "Namespace", "", "a"),
-            obj("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "", "w"),
+            obj(
+                "admissionregistration.k8s.io/v1",
+                "ValidatingWebhookConfiguration",
+                "",
+                "w",
+            ),
             obj("autoscaling/v2", "HorizontalPodAutoscaler", "a", "h"),
             obj("v1", "Service", "b", "s"),
             obj("v1", "Service", "a", "s"),

@@ -23,7 +23,10 @@ impl Name {
             .bytes()
             .next()
             .is_some_and(|b| b.is_ascii_alphanumeric())
-            && text.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+            && text
+                .bytes()
+                .last()
+                .is_some_and(|b| b.is_ascii_alphanumeric());
         if text.is_empty() || text.len() > 63 || !valid_chars || !alnum_ends {
             return Err(format!(
                 "`{text}` is not a DNS-1123 label: expected at most 63 lower-case letters, digits \
@@ -122,7 +125,12 @@ impl fmt::Display for Quantity {
 
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        parse_in_visitor(deserializer, "a Kubernetes quantity", Accepts::TextOrNumber, Quantity::parse)
+        parse_in_visitor(
+            deserializer,
+            "a Kubernetes quantity",
+            Accepts::TextOrNumber,
+            Quantity::parse,
+        )
     }
 }
 
@@ -144,12 +152,17 @@ impl Port {
 
 impl<'de> Deserialize<'de> for Port {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        parse_in_visitor(deserializer, "a port number from 1 to 65535", Accepts::Integer, |text| {
-            match text.parse::<u16>() {
+        parse_in_visitor(
+            deserializer,
+            "a port number from 1 to 65535",
+            Accepts::Integer,
+            |text| match text.parse::<u16>() {
                 Ok(p) if p > 0 => Ok(Port(p)),
-                _ => Err(format!("invalid value {text}, expected a port number from 1 to 65535")),
-            }
-        })
+                _ => Err(format!(
+                    "invalid value {text}, expected a port number from 1 to 65535"
+                )),
+            },
+        )
     }
 }
 
@@ -165,12 +178,17 @@ impl Percent {
 
 impl<'de> Deserialize<'de> for Percent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        parse_in_visitor(deserializer, "a percentage from 1 to 100", Accepts::Integer, |text| {
-            match text.parse::<u8>() {
+        parse_in_visitor(
+            deserializer,
+            "a percentage from 1 to 100",
+            Accepts::Integer,
+            |text| match text.parse::<u8>() {
                 Ok(p) if (1..=100).contains(&p) => Ok(Percent(p)),
-                _ => Err(format!("invalid value {text}, expected a percentage from 1 to 100")),
-            }
-        })
+                _ => Err(format!(
+                    "invalid value {text}, expected a percentage from 1 to 100"
+                )),
+            },
+        )
     }
 }
 
@@ -208,7 +226,12 @@ impl fmt::Display for Tag {
 
 impl<'de> Deserialize<'de> for Tag {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        parse_in_visitor(deserializer, "an image tag", Accepts::TextOrNumber, Tag::parse)
+        parse_in_visitor(
+            deserializer,
+            "an image tag",
+            Accepts::TextOrNumber,
+            Tag::parse,
+        )
     }
 }
 

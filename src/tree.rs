@@ -74,7 +74,13 @@ impl Tree {
             let target = objects
                 .iter_mut()
                 .find(|o| same_target(o, patch))
-                .unwrap_or_else(|| panic!("patch {} {} matches nothing", object::kind(patch), object::name(patch)));
+                .unwrap_or_else(|| {
+                    panic!(
+                        "patch {} {} matches nothing",
+                        object::kind(patch),
+                        object::name(patch)
+                    )
+                });
             merge(target, patch);
         }
         if let Some(ns) = &k.namespace {
@@ -115,7 +121,11 @@ fn set_namespace(object: &mut Object, namespace: &str) {
     if CLUSTER_SCOPED.contains(&kind) {
         return;
     }
-    let key = if kind == "Namespace" { "name" } else { "namespace" };
+    let key = if kind == "Namespace" {
+        "name"
+    } else {
+        "namespace"
+    };
     object["metadata"][key] = Value::String(namespace.to_owned());
 }
 
@@ -223,7 +233,8 @@ mod tests {
 
     #[test]
     fn keyed_lists_put_patch_items_first() {
-        let mut target = json!({"volumes": [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]});
+        let mut target =
+            json!({"volumes": [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]});
         merge(
             &mut target,
             &json!({"volumes": [{"name": "tmp", "emptyDir": null, "persistentVolumeClaim": {"claimName": "c"}}]}),
@@ -237,7 +248,10 @@ mod tests {
     #[test]
     fn null_deletes_and_plain_lists_are_replaced() {
         let mut target = json!({"spec": {"replicas": 2, "args": ["a", "b"]}});
-        merge(&mut target, &json!({"spec": {"replicas": null, "args": ["c"]}}));
+        merge(
+            &mut target,
+            &json!({"spec": {"replicas": null, "args": ["c"]}}),
+        );
         assert_eq!(target, json!({"spec": {"args": ["c"]}}));
     }
 

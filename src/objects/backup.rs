@@ -26,7 +26,11 @@ struct BackupContext<'a> {
     retention_days: u32,
 }
 
-pub fn cron_jobs(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> Result<Vec<Object>> {
+pub fn cron_jobs(
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    templates: &Templates,
+) -> Result<Vec<Object>> {
     let Some(backup) = &env.storage.backup else {
         return Ok(Vec::new());
     };
@@ -85,8 +89,10 @@ fn cron_job(
     ]);
     l.extend(catalog.platform.labels.clone());
     let name = format!("{}-mysql-backup", db.prefix());
+    let mut metadata = crate::object::meta(name, &l);
+    metadata.annotations = Some(pod::exceptions(&[pod::TAG_PINNED, pod::SECRET_IN_ENV]));
     Ok(object(&CronJob {
-        metadata: crate::object::meta(name, &l),
+        metadata,
         spec: Some(CronJobSpec {
             schedule: backup.schedule.clone(),
             concurrency_policy: Some("Forbid".into()),

@@ -4,15 +4,17 @@
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, Namespace, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
-    EnvVar, Volume,
+    ConfigMap, Container, EnvVar, Namespace, PodSpec, PodTemplateSpec, Service, ServicePort,
+    ServiceSpec, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 use super::pod;
-use super::workloads::{GLOBAL_CONFIG, MINIO_SECRET, REDIS_SECRET, container_port, selector, service_port};
+use super::workloads::{
+    GLOBAL_CONFIG, MINIO_SECRET, REDIS_SECRET, container_port, selector, service_port,
+};
 use crate::descriptor::{BucketPolicy, Catalog};
 use crate::error::Result;
 use crate::model::DatabaseView;
@@ -100,14 +102,21 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
     let container = Container {
         args: Some(m.args.clone()),
         env: Some(vec![
-            pod::env("MYSQL_ROOT_PASSWORD_FILE", format!("{secrets}/root-password")),
+            pod::env(
+                "MYSQL_ROOT_PASSWORD_FILE",
+                format!("{secrets}/root-password"),
+            ),
             pod::env("MYSQL_DATABASE", db.database.name.as_str()),
             pod::env("MYSQL_USER_FILE", format!("{secrets}/username")),
             pod::env("MYSQL_PASSWORD_FILE", format!("{secrets}/password")),
         ]),
         ports: Some(vec![container_port("mysql", 3306)]),
         resources: Some(pod::resources(&m.resources)),
-        liveness_probe: Some(pod::exec_probe(&["mysqladmin", "ping", "-h", "localhost"], 60, 10)),
+        liveness_probe: Some(pod::exec_probe(
+            &["mysqladmin", "ping", "-h", "localhost"],
+            60,
+            10,
+        )),
         readiness_probe: Some(pod::tcp_probe("mysql", 45, 10)),
         volume_mounts: Some(vec![
             pod::mount(MYSQL_DATA, "/var/lib/mysql", false),
@@ -127,8 +136,19 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
         pod::empty_dir("tmp"),
         pod::empty_dir("exporter-tmp"),
     ];
-    let mut deployment = single_instance(&name, &l, m.run_as_user, container, volumes);
-    if let Some(spec) = deployment.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
+    let mut deployment = single_instance(
+        &name,
+        &l,
+        m.run_as_user,
+        &[pod::TAG_PINNED],
+        container,
+        volumes,
+    );
+    if let Some(spec) = deployment
+        .spec
+        .as_mut()
+        .and_then(|s| s.template.spec.as_mut())
+    {
         spec.containers.push(exporter);
     }
     vec![
@@ -188,6 +208,7 @@ pub fn redis(catalog: &Catalog) -> Vec<Object> {
             REDIS,
             &l,
             r.run_as_user,
+            &[pod::TAG_PINNED, pod::SECRET_IN_ENV],
             container,
             vec![pod::empty_dir(REDIS_DATA)],
         )),
@@ -241,6 +262,7 @@ pub fn minio(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
         MINIO,
         &l,
         m.run_as_user,
+        &[pod::TAG_PINNED, pod::SECRET_IN_ENV],
         server,
         vec![pod::empty_dir(MINIO_DATA), pod::empty_dir("tmp")],
     );
@@ -300,10 +322,15 @@ fn minio_setup(catalog: &Catalog, templates: &Templates, credentials: Vec<EnvVar
         ..pod::container("mc", &m.client_image, m.run_as_user)
     };
     let mut metadata = meta(MINIO_SETUP, &l);
-    metadata.annotations = Some(labels([
+    let mut annotations = pod::exceptions(&[pod::TAG_PINNED, pod::SECRET_IN_ENV]);
+    annotations.extend(labels([
         ("argocd.argoproj.io/hook", "Sync"),
-        ("argocd.argoproj.io/hook-delete-policy", "BeforeHookCreation"),
+        (
+            "argocd.argoproj.io/hook-delete-policy",
+            "BeforeHookCreation",
+        ),
     ]));
+    metadata.annotations = Some(annotations);
     Ok(Job {
         metadata,
         spec: Some(JobSpec {
@@ -357,11 +384,14 @@ fn single_instance(
     name: &str,
     labels: &BTreeMap<String, String>,
     uid: i64,
+    exceptions: &[pod::Exception],
     container: Container,
     volumes: Vec<Volume>,
 ) -> Deployment {
+    let mut metadata = meta(name, labels);
+    metadata.annotations = Some(pod::exceptions(exceptions));
     Deployment {
-        metadata: meta(name, labels),
+        metadata,
         spec: Some(DeploymentSpec {
             replicas: Some(1),
             strategy: Some(DeploymentStrategy {

@@ -49,7 +49,10 @@ pub fn tree(project: &Project, templates: &Templates) -> Result<Tree> {
 fn base(catalog: &Catalog, templates: &Templates) -> Result<Kustomization> {
     let mut resources = vec![
         File::new("namespace.yaml", vec![data::namespace(catalog)]),
-        File::new("configmaps/global-config.yaml", vec![data::global_config(catalog)]),
+        File::new(
+            "configmaps/global-config.yaml",
+            vec![data::global_config(catalog)],
+        ),
     ];
     let init = catalog
         .databases()
@@ -57,22 +60,34 @@ fn base(catalog: &Catalog, templates: &Templates) -> Result<Kustomization> {
         .collect::<Result<Vec<_>>>()?;
     resources.push(File::new("configmaps/mysql-init-configmap.yaml", init));
     resources.push(File::new("services/redis.yaml", data::redis(catalog)));
-    resources.push(File::new("services/rabbitmq.yaml", vec![data::rabbitmq_alias(catalog)]));
+    resources.push(File::new(
+        "services/rabbitmq.yaml",
+        vec![data::rabbitmq_alias(catalog)],
+    ));
     for db in catalog.databases() {
         resources.push(File::new(
             format!("services/{}-mysql.yaml", db.prefix()),
             data::mysql(catalog, &db),
         ));
     }
-    resources.push(File::new("minio-deployment.yaml", data::minio(catalog, templates)?));
+    resources.push(File::new(
+        "minio-deployment.yaml",
+        data::minio(catalog, templates)?,
+    ));
     for view in catalog.services() {
         resources.push(File::new(
             format!("workloads/{}.yaml", view.service.name),
             workloads::workload(catalog, &view),
         ));
     }
-    resources.push(File::new("security/network-policies.yaml", network::policies(catalog)));
-    resources.push(File::new("ingress/middlewares.yaml", security::middlewares(catalog, templates)?));
+    resources.push(File::new(
+        "security/network-policies.yaml",
+        network::policies(catalog),
+    ));
+    resources.push(File::new(
+        "ingress/middlewares.yaml",
+        security::middlewares(catalog, templates)?,
+    ));
     Ok(Kustomization {
         dir: BASE.into(),
         resources,
@@ -81,8 +96,15 @@ fn base(catalog: &Catalog, templates: &Templates) -> Result<Kustomization> {
 }
 
 /// `overlays/<env>/`: the environment's namespace, image tags, patches and own resources.
-fn overlay(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> Result<Kustomization> {
-    let services: Vec<&str> = catalog.services().map(|s| s.service.name.as_str()).collect();
+fn overlay(
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    templates: &Templates,
+) -> Result<Kustomization> {
+    let services: Vec<&str> = catalog
+        .services()
+        .map(|s| s.service.name.as_str())
+        .collect();
     let suffix = env
         .namespace
         .as_str()
@@ -93,20 +115,32 @@ fn overlay(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> R
             format!("patches/namespace-{suffix}.yaml"),
             vec![overlay::namespace_patch(catalog, env)],
         ),
-        File::new("patches/environment-config.yaml", vec![overlay::environment_config(env)]),
+        File::new(
+            "patches/environment-config.yaml",
+            vec![overlay::environment_config(env)],
+        ),
         File::new(
             "patches/resource-limits.yaml",
-            services.iter().map(|s| overlay::resource_limits(s, env)).collect(),
+            services
+                .iter()
+                .map(|s| overlay::resource_limits(s, env))
+                .collect(),
         ),
         File::new(
             "patches/replica-counts.yaml",
-            services.iter().map(|s| overlay::replica_count(s, env)).collect(),
+            services
+                .iter()
+                .map(|s| overlay::replica_count(s, env))
+                .collect(),
         ),
     ];
     let mut resources = vec![
         File::new("quota.yaml", overlay::quota(catalog, env)),
         File::new("access.yaml", security::role_bindings(catalog, env)),
-        File::new("external-secrets.yaml", security::external_secrets(catalog, env, templates)?),
+        File::new(
+            "external-secrets.yaml",
+            security::external_secrets(catalog, env, templates)?,
+        ),
         File::new("ingress.yaml", vec![security::ingress(catalog, env)]),
     ];
     if env.storage.persistent {
@@ -115,14 +149,18 @@ fn overlay(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> R
             "patches/storage.yaml",
             volumes
                 .iter()
-                .map(|(deployment, volume, claim, _)| overlay::storage_patch(deployment, volume, claim))
+                .map(|(deployment, volume, claim, _)| {
+                    overlay::storage_patch(deployment, volume, claim)
+                })
                 .collect(),
         ));
         resources.push(File::new(
             "persistent-volumes.yaml",
             volumes
                 .iter()
-                .map(|(deployment, _, claim, size)| overlay::pvc(catalog, env, claim, deployment, size))
+                .map(|(deployment, _, claim, size)| {
+                    overlay::pvc(catalog, env, claim, deployment, size)
+                })
                 .collect(),
         ));
     }
@@ -135,7 +173,10 @@ fn overlay(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> R
     if env.autoscaling.is_some() {
         resources.push(File::new(
             "autoscaling.yaml",
-            services.iter().filter_map(|s| overlay::autoscaler(catalog, env, s)).collect(),
+            services
+                .iter()
+                .filter_map(|s| overlay::autoscaler(catalog, env, s))
+                .collect(),
         ));
         resources.push(File::new(
             "disruption-budgets.yaml",
@@ -161,6 +202,9 @@ fn overlay(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> R
                 .to_string(),
         })
         .collect();
+    // An environment that grants no role (or has no backups) gets no empty file.
+    resources.retain(|f| !f.objects.is_empty());
+    patches.retain(|f| !f.objects.is_empty());
     Ok(Kustomization {
         dir: overlay_dir(env.name.as_str()),
         bases: vec![BASE.into()],

@@ -54,7 +54,10 @@ pub fn flows(catalog: &Catalog) -> Vec<Flow> {
     };
     let rabbitmq = Peer::Namespace {
         namespace: catalog.rabbitmq.namespace.to_string(),
-        pod: Some((RABBITMQ_POD_LABEL.into(), catalog.rabbitmq.cluster_name.to_string())),
+        pod: Some((
+            RABBITMQ_POD_LABEL.into(),
+            catalog.rabbitmq.cluster_name.to_string(),
+        )),
     };
     let metrics = catalog.workloads.metrics_port.get();
     let minio_port = catalog.minio.api_port.get();
@@ -75,7 +78,11 @@ pub fn flows(catalog: &Catalog) -> Vec<Flow> {
             flow(local(gateway), local(name), port);
         }
         flow(monitoring.clone(), local(name), metrics);
-        flow(local(name), rabbitmq.clone(), catalog.rabbitmq.amqp_port.get());
+        flow(
+            local(name),
+            rabbitmq.clone(),
+            catalog.rabbitmq.amqp_port.get(),
+        );
         if let Some(db) = view.database {
             flow(local(name), local(&db.deployment()), 3306);
         }
@@ -88,7 +95,11 @@ pub fn flows(catalog: &Catalog) -> Vec<Flow> {
     }
     for db in catalog.databases() {
         flow(local(BACKUP_APP), local(&db.deployment()), 3306);
-        flow(monitoring.clone(), local(&db.deployment()), catalog.mysql.exporter.port.get());
+        flow(
+            monitoring.clone(),
+            local(&db.deployment()),
+            catalog.mysql.exporter.port.get(),
+        );
     }
     flow(local(BACKUP_APP), local(MINIO), minio_port);
     flow(local(MINIO_SETUP), local(MINIO), minio_port);
@@ -100,7 +111,10 @@ pub fn flows(catalog: &Catalog) -> Vec<Flow> {
 
 /// Workloads that get a policy of their own, in a stable order.
 fn workloads(catalog: &Catalog) -> Vec<String> {
-    let mut names: Vec<String> = catalog.services().map(|s| s.service.name.to_string()).collect();
+    let mut names: Vec<String> = catalog
+        .services()
+        .map(|s| s.service.name.to_string())
+        .collect();
     names.extend(catalog.databases().map(|d| d.deployment()));
     names.extend([REDIS, MINIO, MINIO_SETUP, BACKUP_APP].map(String::from));
     names

@@ -2,12 +2,12 @@
 //! merged into the base) and the environment's own resources.
 
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec,
-    MetricSpec, MetricTarget, ResourceMetricSource,
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    LimitRange, LimitRangeItem, LimitRangeSpec, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, ResourceQuota, ResourceQuotaSpec, VolumeResourceRequirements,
+    LimitRange, LimitRangeItem, LimitRangeSpec, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    ResourceQuota, ResourceQuotaSpec, VolumeResourceRequirements,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -60,7 +60,12 @@ pub fn namespace_patch(catalog: &Catalog, env: &EnvironmentFile) -> Object {
 
 /// The environment's entries of `global-config` (APP_ENV, LOG_LEVEL, ...).
 pub fn environment_config(env: &EnvironmentFile) -> Object {
-    patch("v1", "ConfigMap", GLOBAL_CONFIG, json!({"data": env.config}))
+    patch(
+        "v1",
+        "ConfigMap",
+        GLOBAL_CONFIG,
+        json!({"data": env.config}),
+    )
 }
 
 /// Requests and limits of one microservice container.
@@ -83,13 +88,32 @@ pub fn replica_count(service: &str, env: &EnvironmentFile) -> Object {
 
 /// Volumes that move from emptyDir to a PersistentVolumeClaim in a persistent environment:
 /// `(deployment, volume, claim, size)`.
-pub fn persistent_volumes(catalog: &Catalog) -> Vec<(String, &'static str, String, &crate::scalar::Quantity)> {
+pub fn persistent_volumes(
+    catalog: &Catalog,
+) -> Vec<(String, &'static str, String, &crate::scalar::Quantity)> {
     let mut volumes: Vec<_> = catalog
         .databases()
-        .map(|db| (db.deployment(), MYSQL_DATA, db.pvc(), &catalog.mysql.storage))
+        .map(|db| {
+            (
+                db.deployment(),
+                MYSQL_DATA,
+                db.pvc(),
+                &catalog.mysql.storage,
+            )
+        })
         .collect();
-    volumes.push((REDIS.into(), REDIS_DATA, "redis-pvc".into(), &catalog.redis.storage));
-    volumes.push((MINIO.into(), MINIO_DATA, "minio-pvc".into(), &catalog.minio.storage));
+    volumes.push((
+        REDIS.into(),
+        REDIS_DATA,
+        "redis-pvc".into(),
+        &catalog.redis.storage,
+    ));
+    volumes.push((
+        MINIO.into(),
+        MINIO_DATA,
+        "minio-pvc".into(),
+        &catalog.minio.storage,
+    ));
     volumes
 }
 
@@ -106,8 +130,17 @@ pub fn storage_patch(deployment: &str, volume: &str, claim: &str) -> Object {
 
 /// A claim whose volume is kept when the claim is deleted (`helm.sh/resource-policy`
 /// style protection through ArgoCD: never pruned).
-pub fn pvc(catalog: &Catalog, env: &EnvironmentFile, claim: &str, app: &str, size: &crate::scalar::Quantity) -> Object {
-    let mut l = labels([("app", app), ("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
+pub fn pvc(
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    claim: &str,
+    app: &str,
+    size: &crate::scalar::Quantity,
+) -> Object {
+    let mut l = labels([
+        ("app", app),
+        ("app.kubernetes.io/part-of", catalog.platform.name.as_str()),
+    ]);
     l.extend(catalog.platform.labels.clone());
     let mut metadata = meta(claim, &l);
     metadata.annotations = Some(labels([(
@@ -120,7 +153,10 @@ pub fn pvc(catalog: &Catalog, env: &EnvironmentFile, claim: &str, app: &str, siz
             access_modes: Some(vec!["ReadWriteOnce".into()]),
             storage_class_name: env.storage.storage_class.as_ref().map(|c| c.to_string()),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_owned(), Quantity(size.to_string()))])),
+                requests: Some(BTreeMap::from([(
+                    "storage".to_owned(),
+                    Quantity(size.to_string()),
+                )])),
                 ..Default::default()
             }),
             ..Default::default()
@@ -173,7 +209,11 @@ pub fn autoscaler(catalog: &Catalog, env: &EnvironmentFile, service: &str) -> Op
 
 /// A budget that keeps all but one pod at the minimum scale, so a drain always proceeds:
 /// `minAvailable: 2` at min 3 (the seed's example), `maxUnavailable: 1` below that.
-pub fn disruption_budget(catalog: &Catalog, env: &EnvironmentFile, service: &str) -> Option<Object> {
+pub fn disruption_budget(
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    service: &str,
+) -> Option<Object> {
     let bounds = scale(env, service)?;
     let (min_available, max_unavailable) = if bounds.min >= 3 {
         (Some(IntOrString::Int(bounds.min - 1)), None)
@@ -223,10 +263,16 @@ pub fn quota(catalog: &Catalog, env: &EnvironmentFile) -> Vec<Object> {
     let mut hard = BTreeMap::new();
     for (prefix, list) in [("requests", &q.requests), ("limits", &q.limits)] {
         hard.insert(format!("{prefix}.cpu"), Quantity(list.cpu.to_string()));
-        hard.insert(format!("{prefix}.memory"), Quantity(list.memory.to_string()));
+        hard.insert(
+            format!("{prefix}.memory"),
+            Quantity(list.memory.to_string()),
+        );
     }
     hard.insert("pods".into(), Quantity(q.pods.to_string()));
-    hard.insert("persistentvolumeclaims".into(), Quantity(q.persistent_volume_claims.to_string()));
+    hard.insert(
+        "persistentvolumeclaims".into(),
+        Quantity(q.persistent_volume_claims.to_string()),
+    );
     hard.insert("requests.storage".into(), Quantity(q.storage.to_string()));
     let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
     l.extend(catalog.platform.labels.clone());
@@ -257,7 +303,10 @@ pub fn quota(catalog: &Catalog, env: &EnvironmentFile) -> Vec<Object> {
 }
 
 fn owned_labels(catalog: &Catalog, app: &str) -> BTreeMap<String, String> {
-    let mut l = labels([("app", app), ("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
+    let mut l = labels([
+        ("app", app),
+        ("app.kubernetes.io/part-of", catalog.platform.name.as_str()),
+    ]);
     l.extend(catalog.platform.labels.clone());
     l
 }

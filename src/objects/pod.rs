@@ -3,9 +3,8 @@
 
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, HTTPGetAction, PodSecurityContext, Probe, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext, TCPSocketAction,
-    Volume, VolumeMount,
+    ExecAction, HTTPGetAction, PodSecurityContext, Probe, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -173,4 +172,32 @@ pub fn container(name: &str, image: &str, uid: i64) -> Container {
         security_context: Some(container_security(uid)),
         ..Default::default()
     }
+}
+
+/// A checkov check a workload knowingly does not meet, with the reason (see SECURITY.md).
+pub type Exception = (&'static str, &'static str);
+
+/// Images are pinned by tag in the descriptors, not by digest.
+pub const TAG_PINNED: Exception = (
+    "CKV_K8S_43",
+    "images are pinned by tag in the descriptors and retagged by the release step; digests are not tracked",
+);
+
+/// The program reads its credentials from environment variables only.
+pub const SECRET_IN_ENV: Exception = (
+    "CKV_K8S_35",
+    "the program reads these credentials from environment variables only; values come from an ExternalSecret",
+);
+
+/// `checkov.io/skipN` annotations for the given exceptions.
+pub fn exceptions(list: &[Exception]) -> BTreeMap<String, String> {
+    list.iter()
+        .enumerate()
+        .map(|(i, (check, reason))| {
+            (
+                format!("checkov.io/skip{}", i + 1),
+                format!("{check}={reason}"),
+            )
+        })
+        .collect()
 }

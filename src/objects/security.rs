@@ -27,7 +27,13 @@ pub fn role_bindings(catalog: &Catalog, env: &EnvironmentFile) -> Vec<Object> {
     let l = platform_labels(catalog);
     env.access
         .iter()
-        .filter_map(|name| catalog.security.roles.iter().find(|r| r.name.as_str() == name))
+        .filter_map(|name| {
+            catalog
+                .security
+                .roles
+                .iter()
+                .find(|r| r.name.as_str() == name)
+        })
         .map(|role| {
             object(&RoleBinding {
                 metadata: meta(format!("{}-binding", role.name), &l),
@@ -69,7 +75,11 @@ struct ExternalSecretContext<'a> {
 }
 
 /// An ExternalSecret per Secret, read from Vault at `<prefix>/<environment>/<secret>`.
-pub fn external_secrets(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> Result<Vec<Object>> {
+pub fn external_secrets(
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    templates: &Templates,
+) -> Result<Vec<Object>> {
     let s = &catalog.security;
     let l = platform_labels(catalog);
     let mut objects = Vec::new();
@@ -117,9 +127,18 @@ pub fn ingress(catalog: &Catalog, env: &EnvironmentFile) -> Object {
         .join(",");
     let mut metadata = meta(gateway.name.as_str(), &platform_labels(catalog));
     metadata.annotations = Some(BTreeMap::from([
-        ("cert-manager.io/cluster-issuer".to_owned(), env.cluster_issuer.to_string()),
-        ("traefik.ingress.kubernetes.io/router.entrypoints".to_owned(), "web,websecure".to_owned()),
-        ("traefik.ingress.kubernetes.io/router.middlewares".to_owned(), chain),
+        (
+            "cert-manager.io/cluster-issuer".to_owned(),
+            env.cluster_issuer.to_string(),
+        ),
+        (
+            "traefik.ingress.kubernetes.io/router.entrypoints".to_owned(),
+            "web,websecure".to_owned(),
+        ),
+        (
+            "traefik.ingress.kubernetes.io/router.middlewares".to_owned(),
+            chain,
+        ),
     ]));
     object(&Ingress {
         metadata,

@@ -2,8 +2,8 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, EnvVar, PodSpec,
-    PodTemplateSpec, Service, ServiceAccount, ServicePort, ServiceSpec,
+    ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, EnvVar, PodSpec, PodTemplateSpec,
+    Service, ServiceAccount, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -76,7 +76,11 @@ pub fn service_port(name: &str, port: i32) -> ServicePort {
     }
 }
 
-fn deployment(catalog: &Catalog, view: &ServiceView, labels: &BTreeMap<String, String>) -> Deployment {
+fn deployment(
+    catalog: &Catalog,
+    view: &ServiceView,
+    labels: &BTreeMap<String, String>,
+) -> Deployment {
     let w = &catalog.workloads;
     let name = view.service.name.as_str();
     let uid = w.run_as_user;
@@ -86,7 +90,11 @@ fn deployment(catalog: &Catalog, view: &ServiceView, labels: &BTreeMap<String, S
         .enumerate()
         .map(|(i, path)| (format!("writable-{i}"), path))
         .collect();
-    let image = format!("{}:{}", catalog.image_name(&view.service.name), catalog.platform.tag);
+    let image = format!(
+        "{}:{}",
+        catalog.image_name(&view.service.name),
+        catalog.platform.tag
+    );
     let container = Container {
         ports: Some(vec![
             container_port("http", i32::from(view.service.port.get())),
@@ -111,8 +119,10 @@ fn deployment(catalog: &Catalog, view: &ServiceView, labels: &BTreeMap<String, S
         ),
         ..pod::container(name, &image, uid)
     };
+    let mut metadata = meta(name, labels);
+    metadata.annotations = Some(pod::exceptions(&[pod::TAG_PINNED, pod::SECRET_IN_ENV]));
     Deployment {
-        metadata: meta(name, labels),
+        metadata,
         spec: Some(DeploymentSpec {
             replicas: Some(1),
             selector: LabelSelector {
@@ -129,7 +139,12 @@ fn deployment(catalog: &Catalog, view: &ServiceView, labels: &BTreeMap<String, S
                     automount_service_account_token: Some(false),
                     security_context: Some(pod::pod_security(uid)),
                     containers: vec![container],
-                    volumes: Some(scratch.iter().map(|(volume, _)| pod::empty_dir(volume)).collect()),
+                    volumes: Some(
+                        scratch
+                            .iter()
+                            .map(|(volume, _)| pod::empty_dir(volume))
+                            .collect(),
+                    ),
                     ..Default::default()
                 }),
             },
@@ -160,7 +175,10 @@ fn service_env(catalog: &Catalog, view: &ServiceView) -> Vec<EnvVar> {
         env.push(pod::secret_env("DB_PASSWORD", &secret, "password"));
     }
     env.push(pod::env("RABBITMQ_HOST", super::data::RABBITMQ_SERVICE));
-    env.push(pod::env("RABBITMQ_PORT", catalog.rabbitmq.amqp_port.get().to_string()));
+    env.push(pod::env(
+        "RABBITMQ_PORT",
+        catalog.rabbitmq.amqp_port.get().to_string(),
+    ));
     if view.service.redis {
         env.push(pod::env("REDIS_HOST", super::data::REDIS));
         env.push(pod::env("REDIS_PORT", catalog.redis.port.get().to_string()));
@@ -169,12 +187,29 @@ fn service_env(catalog: &Catalog, view: &ServiceView) -> Vec<EnvVar> {
     if let Some(bucket) = view.bucket {
         env.push(pod::env(
             "MINIO_ENDPOINT",
-            format!("http://{}:{}", super::data::MINIO, catalog.minio.api_port.get()),
+            format!(
+                "http://{}:{}",
+                super::data::MINIO,
+                catalog.minio.api_port.get()
+            ),
         ));
         env.push(pod::env("MINIO_BUCKET", bucket.name.as_str()));
-        env.push(pod::secret_env("MINIO_ACCESS_KEY", MINIO_SECRET, "root-user"));
-        env.push(pod::secret_env("MINIO_SECRET_KEY", MINIO_SECRET, "root-password"));
+        env.push(pod::secret_env(
+            "MINIO_ACCESS_KEY",
+            MINIO_SECRET,
+            "root-user",
+        ));
+        env.push(pod::secret_env(
+            "MINIO_SECRET_KEY",
+            MINIO_SECRET,
+            "root-password",
+        ));
     }
-    env.extend(view.service.env.iter().map(|(k, v)| pod::env(k, v.as_str())));
+    env.extend(
+        view.service
+            .env
+            .iter()
+            .map(|(k, v)| pod::env(k, v.as_str())),
+    );
     env
 }

@@ -19,8 +19,14 @@ fn kinds(stream: &str) -> Vec<(String, String, String)> {
         .map(|o| {
             (
                 o["kind"].as_str().unwrap_or_default().to_owned(),
-                o["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
-                o["metadata"]["namespace"].as_str().unwrap_or_default().to_owned(),
+                o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
             )
         })
         .collect()
@@ -82,7 +88,10 @@ fn build_is_deterministic_across_runs_and_copies() {
         let elsewhere = b.run(&["build", &target]).code(0).stdout;
         assert_eq!(first, second, "{target} differs between runs");
         assert_eq!(first, elsewhere, "{target} differs between copies");
-        assert!(!first.contains(&a.path().display().to_string()), "absolute path in output");
+        assert!(
+            !first.contains(&a.path().display().to_string()),
+            "absolute path in output"
+        );
     }
 }
 
@@ -108,7 +117,12 @@ fn environments_carry_their_values() {
         let objects = kinds(&out);
         let count = |kind: &str| objects.iter().filter(|o| o.0 == kind).count();
         assert_eq!(count("Namespace"), 1);
-        assert!(objects.iter().filter(|o| o.0 != "Namespace").all(|o| o.2 == namespace));
+        assert!(
+            objects
+                .iter()
+                .filter(|o| o.0 != "Namespace")
+                .all(|o| o.2 == namespace)
+        );
         // 13 workloads (gateway + 12 services), 11 databases, Redis, MinIO.
         assert_eq!(count("ServiceAccount"), 13, "{env}");
         assert_eq!(count("Deployment"), 13 + 11 + 2, "{env}");
@@ -137,13 +151,21 @@ fn replicas_resources_and_storage_follow_each_environment() {
     let staging = deployment("staging", "auth-service");
     assert_eq!(staging["spec"]["replicas"], 2);
     let prod = deployment("production", "auth-service");
-    assert!(prod["spec"].get("replicas").is_none(), "HPA-managed: no replicas");
+    assert!(
+        prod["spec"].get("replicas").is_none(),
+        "HPA-managed: no replicas"
+    );
     let limits = &prod["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"];
     assert_eq!(limits["memory"], "1Gi");
 
-    let volume = |env: &str| deployment(env, "auth-service-mysql")["spec"]["template"]["spec"]["volumes"][0].clone();
+    let volume = |env: &str| {
+        deployment(env, "auth-service-mysql")["spec"]["template"]["spec"]["volumes"][0].clone()
+    };
     assert!(volume("development").get("emptyDir").is_some());
-    assert_eq!(volume("staging")["persistentVolumeClaim"]["claimName"], "auth-mysql-pvc");
+    assert_eq!(
+        volume("staging")["persistentVolumeClaim"]["claimName"],
+        "auth-mysql-pvc"
+    );
     assert!(volume("staging").get("emptyDir").is_none());
 }
 
@@ -161,10 +183,20 @@ fn closed_stdout_is_not_a_crash() {
         .spawn()
         .expect("spawn");
     let mut first = [0u8; 16];
-    child.stdout.as_mut().expect("stdout").read_exact(&mut first).expect("some output");
+    child
+        .stdout
+        .as_mut()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("some output");
     drop(child.stdout.take());
     let mut stderr = String::new();
-    child.stderr.as_mut().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    child
+        .stderr
+        .as_mut()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
     let status = child.wait().expect("exit");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(status.code().is_some(), "killed by a signal: {status:?}");

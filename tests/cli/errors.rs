@@ -8,10 +8,18 @@ fn rejects(file: &str, from: &str, to: &str, expect: &[&str]) {
     let project = Scratch::new();
     project.edit(file, from, to);
     let run = project.run(&["build", "production"]).code(2);
-    assert!(run.stdout.is_empty(), "nothing printed on stdout: {}", run.stdout);
+    assert!(
+        run.stdout.is_empty(),
+        "nothing printed on stdout: {}",
+        run.stdout
+    );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     for needle in expect {
-        assert!(run.stderr.contains(needle), "stderr lacks `{needle}`:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(needle),
+            "stderr lacks `{needle}`:\n{}",
+            run.stderr
+        );
     }
 }
 
@@ -24,7 +32,13 @@ fn edited_location(file: &str, from: &str, to: &str, needle: &str) -> String {
     let edited = text.replacen(from, to, 1);
     let before = &edited[..offset];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
     format!("{file}:{line}:{col}")
 }
 
@@ -33,14 +47,24 @@ fn bad_yaml_is_located() {
     let file = "environments/staging.yaml";
     let at = edited_location(file, "replicas: 2", "replicas: [2", "replicas");
     let line = at.split(':').nth(1).expect("line").to_owned();
-    rejects(file, "replicas: 2", "replicas: [2", &[&format!("{file}:"), "error:", &line]);
+    rejects(
+        file,
+        "replicas: 2",
+        "replicas: [2",
+        &[&format!("{file}:"), "error:", &line],
+    );
 }
 
 #[test]
 fn unknown_field_suggests_the_right_one() {
     let file = "environments/production.yaml";
     let at = edited_location(file, "zoneSpread: true", "zoneSpred: true", "zoneSpred");
-    rejects(file, "zoneSpread: true", "zoneSpred: true", &[&at, "unknown field `zoneSpred`", "zoneSpread"]);
+    rejects(
+        file,
+        "zoneSpread: true",
+        "zoneSpred: true",
+        &[&at, "unknown field `zoneSpred`", "zoneSpread"],
+    );
 }
 
 #[test]
@@ -56,7 +80,12 @@ fn bad_quantity_names_the_expected_form() {
     let from = "limits: {cpu: 500m, memory: 1Gi}";
     let to = "limits: {cpu: 500m, memory: 512Mb}";
     let at = edited_location(file, from, to, "512Mb");
-    rejects(file, from, to, &[&at, "`512Mb` is not a Kubernetes quantity", "512Mi"]);
+    rejects(
+        file,
+        from,
+        to,
+        &[&at, "`512Mb` is not a Kubernetes quantity", "512Mi"],
+    );
 }
 
 #[test]
@@ -66,29 +95,72 @@ fn duplicate_service_is_located_at_the_second_entry() {
     let to = "  - name: sav-service\n";
     let project = Scratch::new();
     let text = project.read(file).replacen(from, to, 1);
-    let second = text.lines().enumerate().filter(|(_, l)| l.contains("name: sav-service")).nth(1).expect("twice").0;
-    rejects(file, from, to, &[&format!("{file}:{}:", second + 1), "duplicate service `sav-service`"]);
+    let second = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("name: sav-service"))
+        .nth(1)
+        .expect("twice")
+        .0;
+    rejects(
+        file,
+        from,
+        to,
+        &[
+            &format!("{file}:{}:", second + 1),
+            "duplicate service `sav-service`",
+        ],
+    );
 }
 
 #[test]
 fn name_that_is_not_a_dns_label() {
     let file = "environments/platform.yaml";
-    let at = edited_location(file, "name: questions-service", "name: Questions_Service", "Questions_Service");
-    rejects(file, "name: questions-service", "name: Questions_Service", &[&at, "not a DNS-1123 label"]);
+    let at = edited_location(
+        file,
+        "name: questions-service",
+        "name: Questions_Service",
+        "Questions_Service",
+    );
+    rejects(
+        file,
+        "name: questions-service",
+        "name: Questions_Service",
+        &[&at, "not a DNS-1123 label"],
+    );
 }
 
 #[test]
 fn undefined_database_reference_suggests_the_closest() {
     let file = "environments/platform.yaml";
-    let at = edited_location(file, "database: orders_db", "database: order_db", "order_db");
-    rejects(file, "database: orders_db", "database: order_db", &[&at, "database `order_db` is not defined", "did you mean `orders_db`?"]);
+    let at = edited_location(
+        file,
+        "database: orders_db",
+        "database: order_db",
+        "order_db",
+    );
+    rejects(
+        file,
+        "database: orders_db",
+        "database: order_db",
+        &[
+            &at,
+            "database `order_db` is not defined",
+            "did you mean `orders_db`?",
+        ],
+    );
 }
 
 #[test]
 fn undefined_bucket_reference() {
     let file = "environments/platform.yaml";
     let at = edited_location(file, "bucket: sav\n", "bucket: save\n", "save");
-    rejects(file, "bucket: sav\n", "bucket: save\n", &[&at, "bucket `save` is not defined", "did you mean `sav`?"]);
+    rejects(
+        file,
+        "bucket: sav\n",
+        "bucket: save\n",
+        &[&at, "bucket `save` is not defined", "did you mean `sav`?"],
+    );
 }
 
 #[test]
@@ -97,7 +169,16 @@ fn min_replicas_above_max() {
     let from = "api-gateway: {min: 3, max: 15}";
     let to = "api-gateway: {min: 30, max: 15}";
     let at = edited_location(file, from, to, "30");
-    rejects(file, from, to, &[&at, "min replicas 30 is above max replicas 15", "min <= max"]);
+    rejects(
+        file,
+        from,
+        to,
+        &[
+            &at,
+            "min replicas 30 is above max replicas 15",
+            "min <= max",
+        ],
+    );
 }
 
 #[test]
@@ -113,7 +194,12 @@ fn request_above_its_limit() {
 fn port_out_of_range() {
     let file = "environments/platform.yaml";
     let at = edited_location(file, "port: 8100", "port: 81000", "81000");
-    rejects(file, "port: 8100", "port: 81000", &[&at, "a port number from 1 to 65535"]);
+    rejects(
+        file,
+        "port: 8100",
+        "port: 81000",
+        &[&at, "a port number from 1 to 65535"],
+    );
 }
 
 #[test]
@@ -130,14 +216,33 @@ fn unknown_environment_name_suggests_the_closest() {
 fn environment_file_named_differently_from_its_name() {
     let file = "environments/staging.yaml";
     let at = edited_location(file, "name: staging", "name: stagin", "stagin");
-    rejects(file, "name: staging", "name: stagin", &[&at, "does not match its file `staging.yaml`"]);
+    rejects(
+        file,
+        "name: staging",
+        "name: stagin",
+        &[&at, "does not match its file `staging.yaml`"],
+    );
 }
 
 #[test]
 fn unknown_workload_in_an_environment() {
     let file = "environments/production.yaml";
-    let at = edited_location(file, "auth-service: {min: 3", "auth-servic: {min: 3", "auth-servic");
-    rejects(file, "auth-service: {min: 3", "auth-servic: {min: 3", &[&at, "workload `auth-servic` is not defined", "did you mean `auth-service`?"]);
+    let at = edited_location(
+        file,
+        "auth-service: {min: 3",
+        "auth-servic: {min: 3",
+        "auth-servic",
+    );
+    rejects(
+        file,
+        "auth-service: {min: 3",
+        "auth-servic: {min: 3",
+        &[
+            &at,
+            "workload `auth-servic` is not defined",
+            "did you mean `auth-service`?",
+        ],
+    );
 }
 
 #[test]
@@ -156,7 +261,11 @@ fn validate_reports_problems_with_exit_1() {
 fn every_problem_is_reported_at_once() {
     let project = Scratch::new();
     project.edit("environments/staging.yaml", "replicas: 2", "replicas: 0");
-    project.edit("environments/production.yaml", "{min: 3, max: 15}", "{min: 30, max: 15}");
+    project.edit(
+        "environments/production.yaml",
+        "{min: 3, max: 15}",
+        "{min: 30, max: 15}",
+    );
     project
         .run(&["build", "staging"])
         .code(2)

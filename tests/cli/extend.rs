@@ -21,7 +21,10 @@ fn fourteenth_service_with_its_database_and_a_qa_environment() {
     project.write("environments/qa.yaml", &qa);
 
     let targets = project.run(&["targets"]).code(0).stdout;
-    assert!(targets.contains("qa\tenvironment\toverlays/qa\n"), "{targets}");
+    assert!(
+        targets.contains("qa\tenvironment\toverlays/qa\n"),
+        "{targets}"
+    );
     let out = project.run(&["build", "qa"]).code(0).stdout;
     for needle in [
         "name: reviews-service\n",

@@ -39,7 +39,11 @@ impl Scratch {
     /// Replaces exactly one occurrence of `from` in a file; fails loudly when it is not there.
     pub fn edit(&self, relative: &str, from: &str, to: &str) {
         let text = self.read(relative);
-        assert_eq!(text.matches(from).count(), 1, "`{from}` should occur once in {relative}");
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "`{from}` should occur once in {relative}"
+        );
         self.write(relative, &text.replacen(from, to, 1));
     }
 
