@@ -64,20 +64,32 @@ impl Project {
     /// Reads and validates every descriptor under `root/environments`.
     pub fn load(root: &Path) -> Result<Project> {
         let dir = root.join(DESCRIPTOR_DIR);
-        let catalog_source = read_source(root, &dir.join(CATALOG_FILE))?;
+        let catalog = read_source(root, &dir.join(CATALOG_FILE))?;
+        let environments = environment_files(&dir)?
+            .iter()
+            .map(|path| read_source(root, path))
+            .collect::<Result<Vec<_>>>()?;
+        Project::from_sources(root, &catalog, &environments)
+    }
+
+    /// Parses and validates descriptors already read: the catalog and the environment files.
+    pub fn from_sources(
+        root: &Path,
+        catalog_source: &Source,
+        sources: &[Source],
+    ) -> Result<Project> {
         let mut problems = Vec::new();
-        let catalog = parse::<Catalog>(&catalog_source, &mut problems);
+        let catalog = parse::<Catalog>(catalog_source, &mut problems);
         let mut environments = Vec::new();
-        for path in environment_files(&dir)? {
-            let source = read_source(root, &path)?;
-            if let Some(env) = parse::<EnvironmentFile>(&source, &mut problems) {
+        for source in sources {
+            if let Some(env) = parse::<EnvironmentFile>(source, &mut problems) {
                 environments.push((source, env));
             }
         }
         let Some(catalog) = catalog else {
             return Err(Error::Descriptors(problems));
         };
-        check_catalog(&catalog_source, &catalog, &mut problems);
+        check_catalog(catalog_source, &catalog, &mut problems);
         let mut namespaces = BTreeMap::new();
         for (source, env) in &environments {
             check_environment(source, &catalog, env, &mut problems);

@@ -4,5 +4,6 @@ mod build;
 mod conformance;
 mod errors;
 mod extend;
+mod fuzz;
 mod support;
 mod tree;
