@@ -3,7 +3,7 @@
 use crate::error::{Error, ExitStatus, Result};
 use crate::{Platform, write};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What the user asked for, independent of how the command line spelled it.
 #[derive(Debug, Clone)]
@@ -12,16 +12,52 @@ pub enum Request {
         target: String,
     },
     Targets,
-    Validate,
+    /// Check the descriptors, then the rendered objects of `targets` (every target when empty).
+    Validate {
+        targets: Vec<String>,
+        /// Folder of the custom resources' JSON schemas (`<group>/<kind>_<version>.json`).
+        crd_schemas: Option<PathBuf>,
+    },
+    /// Who may connect to whom in an environment, as its NetworkPolicies allow it.
+    Reachability {
+        environment: String,
+    },
     /// Write the kustomize tree to `out` (default `<root>/k8s`), or only compare with it.
     Write {
         out: Option<PathBuf>,
         check: bool,
     },
+    /// `Build` as JSON: one array of the objects, in build order.
+    BuildJson {
+        target: String,
+    },
+    /// Compare two renderings (targets or YAML files), or a target with itself at a Git revision.
+    Diff {
+        left: String,
+        right: Option<String>,
+        against_ref: Option<String>,
+    },
+    /// The JSON Schema of one kind of descriptor, or of both in one document.
+    Schema {
+        descriptor: Option<crate::schema::Descriptor>,
+    },
+    /// The Secrets an environment's pods read, with placeholder values; never written.
+    SecretsTemplate {
+        environment: String,
+    },
+    /// Set image tags (`<workload>=<tag>`) in an environment file, in place.
+    SetImage {
+        environment: String,
+        images: Vec<String>,
+    },
+    /// Text the command line layer made itself (completion scripts, the man page).
+    Print {
+        text: String,
+    },
 }
 
 /// Runs one request against the project at `root`, writing its output to `out`.
-pub fn run(root: &PathBuf, request: &Request, out: &mut dyn Write) -> Result<ExitStatus> {
+pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitStatus> {
     match request {
         Request::Build { target } => {
             let platform = Platform::load(root)?;
@@ -36,14 +72,39 @@ pub fn run(root: &PathBuf, request: &Request, out: &mut dyn Write) -> Result<Exi
             }
             write_out(out, text.as_bytes())?;
         }
-        Request::Validate => {
+        Request::Validate {
+            targets,
+            crd_schemas,
+        } => {
             let platform = Platform::load(root)?;
+            let targets = if targets.is_empty() {
+                platform.targets.iter().collect()
+            } else {
+                targets
+                    .iter()
+                    .map(|t| platform.target(t))
+                    .collect::<Result<Vec<_>>>()?
+            };
             let message = format!(
                 "descriptors valid: {} environment(s), {} target(s)\n",
                 platform.project.environments.len(),
                 platform.targets.len()
             );
             write_out(out, message.as_bytes())?;
+            let options = crate::check::Options {
+                crd_schemas: crd_schemas.as_deref(),
+            };
+            let findings = crate::check::validate(&platform, &targets, &options)?;
+            write_out(out, crate::check::report(&findings, &targets).as_bytes())?;
+            if !findings.is_empty() {
+                return Ok(ExitStatus::Failure);
+            }
+        }
+        Request::Reachability { environment } => {
+            let platform = Platform::load(root)?;
+            let env = crate::secrets_template::environment(&platform.project, environment)?;
+            let text = crate::check::reachability::environment(&platform, env);
+            write_out(out, text.as_bytes())?;
         }
         Request::Write { out: dir, check } => {
             let platform = Platform::load(root)?;
@@ -51,7 +112,7 @@ pub fn run(root: &PathBuf, request: &Request, out: &mut dyn Write) -> Result<Exi
             let files = write::files(&platform.tree);
             if *check {
                 let drift = write::check(&dir, &files)?;
-                write_out(out, drift.report(&dir).as_bytes())?;
+                write_out(out, crate::color::diff(&drift.report(&dir)).as_bytes())?;
                 if !drift.is_empty() {
                     return Ok(ExitStatus::Failure);
                 }
@@ -67,6 +128,38 @@ pub fn run(root: &PathBuf, request: &Request, out: &mut dyn Write) -> Result<Exi
                 write_out(out, summary.as_bytes())?;
             }
         }
+        Request::BuildJson { target } => {
+            let platform = Platform::load(root)?;
+            let target = platform.target(target)?;
+            let objects = platform.tree.build(&target.dir);
+            let mut text = serde_json::to_string_pretty(&objects).expect("JSON values serialise");
+            text.push('\n');
+            write_out(out, text.as_bytes())?;
+        }
+        Request::Diff {
+            left,
+            right,
+            against_ref,
+        } => {
+            return crate::diff::run(root, left, right.as_deref(), against_ref.as_deref(), out);
+        }
+        Request::Schema { descriptor } => {
+            let schema = descriptor.map_or_else(crate::schema::both, crate::schema::of);
+            write_out(out, crate::schema::render(&schema).as_bytes())?;
+        }
+        Request::SecretsTemplate { environment } => {
+            let project = crate::model::Project::load(root)?;
+            let env = crate::secrets_template::environment(&project, environment)?;
+            write_out(
+                out,
+                crate::secrets_template::render(&project, env).as_bytes(),
+            )?;
+        }
+        Request::SetImage {
+            environment,
+            images,
+        } => return crate::set_image::run(root, environment, images, out),
+        Request::Print { text } => write_out(out, text.as_bytes())?,
     }
     Ok(ExitStatus::Success)
 }

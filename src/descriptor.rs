@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 /// `environments/platform.yaml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Catalog {
     pub platform: Platform,
@@ -25,11 +25,12 @@ pub struct Catalog {
     pub security: Security,
     pub ingress: Ingress,
     /// Settings of the shared components (messaging, monitoring, security, argocd).
+    #[schemars(schema_with = "crate::schema::components")]
     pub components: crate::components::Settings,
 }
 
 /// Facts that hold for the whole platform.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Platform {
     /// Name of the platform; also the base namespace before an overlay renames it.
@@ -45,7 +46,7 @@ pub struct Platform {
     pub labels: IndexMap<String, String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Git {
     pub repository: String,
@@ -55,7 +56,7 @@ pub struct Git {
 }
 
 /// Settings every microservice workload shares.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Workloads {
     /// UID the application containers run as.
@@ -73,7 +74,9 @@ pub struct Workloads {
 }
 
 /// Layers of the seed's application diagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     Gateway,
@@ -83,7 +86,7 @@ pub enum Layer {
 }
 
 /// One microservice of the catalog.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Service {
     pub name: Name,
@@ -116,7 +119,7 @@ fn yes() -> bool {
 }
 
 /// A MySQL database; its objects are named after its prefix (`auth_db` -> `auth`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Database {
     pub name: String,
@@ -134,21 +137,21 @@ fn utf8mb4_unicode_ci() -> String {
     "utf8mb4_unicode_ci".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Resources {
     pub requests: ResourceList,
     pub limits: ResourceList,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ResourceList {
     pub cpu: Quantity,
     pub memory: Quantity,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Mysql {
     pub image: String,
@@ -162,7 +165,7 @@ pub struct Mysql {
     pub exporter: Exporter,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Exporter {
     pub image: String,
@@ -171,13 +174,13 @@ pub struct Exporter {
 }
 
 /// Image and bucket of the database backup CronJobs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BackupImage {
     pub bucket: Name,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Redis {
     pub image: String,
@@ -187,7 +190,7 @@ pub struct Redis {
     pub run_as_user: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Minio {
     pub image: String,
@@ -200,14 +203,16 @@ pub struct Minio {
     pub buckets: Vec<Bucket>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BucketPolicy {
     Private,
     PublicRead,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Bucket {
     pub name: Name,
@@ -215,7 +220,7 @@ pub struct Bucket {
 }
 
 /// How the app namespaces reach the RabbitMQ cluster of the messaging component.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Rabbitmq {
     pub namespace: Name,
@@ -224,7 +229,7 @@ pub struct Rabbitmq {
 }
 
 /// Security settings that every environment's build uses.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Security {
     /// The (Cluster)SecretStore every ExternalSecret reads from.
@@ -240,14 +245,16 @@ pub struct Security {
     pub monitoring_namespace: Name,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Access {
     ReadOnly,
     Full,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Role {
     pub name: Name,
@@ -256,7 +263,7 @@ pub struct Role {
 }
 
 /// Traefik ingress for the gateway.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Ingress {
     pub class_name: String,
@@ -266,7 +273,7 @@ pub struct Ingress {
 }
 
 /// `environments/<name>.yaml`: what one environment changes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EnvironmentFile {
     /// Must equal the file name without `.yaml`.
@@ -302,7 +309,9 @@ pub struct EnvironmentFile {
     pub sync: Sync,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PodSecurity {
     Privileged,
@@ -320,7 +329,7 @@ impl PodSecurity {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Storage {
     /// PersistentVolumeClaims (kept on delete) instead of emptyDir.
@@ -331,7 +340,7 @@ pub struct Storage {
     pub backup: Option<Backup>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Backup {
     /// Cron schedule of the daily MySQL dump.
@@ -339,7 +348,7 @@ pub struct Backup {
     pub retention_days: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Autoscaling {
     pub default: Scale,
@@ -350,14 +359,14 @@ pub struct Autoscaling {
     pub memory_utilization: Percent,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Scale {
     pub min: i32,
     pub max: i32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Quota {
     pub requests: ResourceList,
@@ -367,7 +376,7 @@ pub struct Quota {
     pub storage: Quantity,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LimitRange {
     pub default: ResourceList,
@@ -375,7 +384,7 @@ pub struct LimitRange {
     pub max: ResourceList,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Sync {
     pub automated: bool,
@@ -388,7 +397,7 @@ pub struct Sync {
     pub window: Option<SyncWindow>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SyncWindow {
     pub schedule: String,

@@ -51,6 +51,32 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A name given on the command line that the descriptors do not define.
+    #[error("unknown {what} `{name}`{}\n  available: {available}", suggestion_text(.suggestion))]
+    UnknownName {
+        what: &'static str,
+        name: String,
+        suggestion: Option<String>,
+        available: String,
+    },
+
+    /// A YAML file given to `platgen diff` that is not a stream of objects.
+    #[error("cannot read objects from {}: {message}", .path.display())]
+    Rendering { path: PathBuf, message: String },
+
+    /// The descriptors at a Git revision (`platgen diff --against-ref`) could not be read.
+    #[error("cannot read the descriptors at git revision `{rev}`: {message}")]
+    GitRevision { rev: String, message: String },
+
+    /// `platgen set-image` edited a descriptor and the project no longer loads: the edit
+    /// was undone.
+    #[error("the edit of {} was undone: the project no longer loads\n{problems}", .path.display())]
+    EditRejected { path: PathBuf, problems: String },
+
+    /// A JSON schema of a custom resource (`validate --crd-schemas`) is unreadable or invalid.
+    #[error("cannot use the JSON schema {}: {message}", .path.display())]
+    Schema { path: PathBuf, message: String },
+
     #[error(transparent)]
     Output(std::io::Error),
 }

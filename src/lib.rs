@@ -4,15 +4,21 @@
 //! -> model (validated and resolved, `model`) -> objects (`objects`, `template`) ->
 //! layout (the kustomize tree, `tree`) -> emit (YAML text, `emit`; files, `write`).
 
+pub mod check;
+pub mod color;
 pub mod commands;
 pub mod components;
 pub mod descriptor;
+pub mod diff;
 pub mod emit;
 pub mod error;
 pub mod model;
 pub mod object;
 pub mod objects;
 pub mod scalar;
+pub mod schema;
+pub mod secrets_template;
+pub mod set_image;
 pub mod source;
 pub mod template;
 pub mod tree;

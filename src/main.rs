@@ -6,12 +6,14 @@ use platgen::error::{Error, ExitStatus};
 fn main() {
     let cli = cli::Cli::parse();
     let status =
-        match platgen::commands::run(&cli.root, &cli.request(), &mut std::io::stdout().lock()) {
+        match platgen::commands::run(&cli.root, &cli.request(), &mut anstream::stdout().lock()) {
             Ok(status) => status,
             Err(err) => {
-                eprintln!("{}", render(&err));
+                anstream::eprintln!("{}", platgen::color::diagnostics(&render(&err)));
                 match err {
-                    Error::Descriptors(_) if matches!(cli.command, cli::Command::Validate) => {
+                    Error::Descriptors(_)
+                        if matches!(cli.command, cli::Command::Validate { .. }) =>
+                    {
                         ExitStatus::Failure
                     }
                     _ => ExitStatus::Error,

@@ -301,6 +301,89 @@ where
     })
 }
 
+/// JSON Schemas of the validated scalars (`platgen schema`), mirroring their `parse` rules
+/// so that an editor flags a bad value before platgen runs.
+mod schema {
+    use super::{Name, Percent, Port, Quantity, Tag};
+    use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+    use std::borrow::Cow;
+
+    impl JsonSchema for Name {
+        fn schema_name() -> Cow<'static, str> {
+            "Name".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "A DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit.",
+                "type": "string",
+                "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                "maxLength": 63
+            })
+        }
+    }
+
+    impl JsonSchema for Quantity {
+        fn schema_name() -> Cow<'static, str> {
+            "Quantity".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "A Kubernetes quantity: a number with an optional suffix (m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei), such as 250m, 512Mi or 2.",
+                "anyOf": [
+                    {
+                        "type": "string",
+                        "pattern": "^[+]?([0-9]+[.]?[0-9]*|[.][0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+                    },
+                    {"type": "number", "minimum": 0}
+                ]
+            })
+        }
+    }
+
+    impl JsonSchema for Port {
+        fn schema_name() -> Cow<'static, str> {
+            "Port".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "A TCP port, 1 to 65535.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65535
+            })
+        }
+    }
+
+    impl JsonSchema for Percent {
+        fn schema_name() -> Cow<'static, str> {
+            "Percent".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "A percentage, 1 to 100.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100
+            })
+        }
+    }
+
+    impl JsonSchema for Tag {
+        fn schema_name() -> Cow<'static, str> {
+            "Tag".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "An image tag: up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'. Quote tags such as \"1.10\" that YAML would read as a number.",
+                "anyOf": [
+                    {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"},
+                    {"type": "number", "minimum": 0}
+                ]
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

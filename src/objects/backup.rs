@@ -34,10 +34,13 @@ pub fn cron_jobs(
     let Some(backup) = &env.storage.backup else {
         return Ok(Vec::new());
     };
-    catalog
+    let mut objects = catalog
         .databases()
         .map(|db| cron_job(catalog, env, backup, templates, &db))
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    // The backup pods exist only where backups run, and so does their policy.
+    objects.extend(super::network::backup_policies(catalog));
+    Ok(objects)
 }
 
 fn cron_job(

@@ -393,7 +393,6 @@ fn single_instance(
     Deployment {
         metadata,
         spec: Some(DeploymentSpec {
-            replicas: Some(1),
             strategy: Some(DeploymentStrategy {
                 type_: Some("Recreate".into()),
                 ..Default::default()

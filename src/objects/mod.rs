@@ -134,6 +134,14 @@ fn overlay(
                 .collect(),
         ),
     ];
+    let data_layer = overlay::data_volumes(catalog);
+    patches.push(File::new(
+        "replicas-config.yaml",
+        data_layer
+            .iter()
+            .map(|(deployment, ..)| overlay::single_instance(deployment))
+            .collect(),
+    ));
     let mut resources = vec![
         File::new("quota.yaml", overlay::quota(catalog, env)),
         File::new("access.yaml", security::role_bindings(catalog, env)),
@@ -144,10 +152,9 @@ fn overlay(
         File::new("ingress.yaml", vec![security::ingress(catalog, env)]),
     ];
     if env.storage.persistent {
-        let volumes = overlay::persistent_volumes(catalog);
         patches.push(File::new(
             "patches/storage.yaml",
-            volumes
+            data_layer
                 .iter()
                 .map(|(deployment, volume, claim, _)| {
                     overlay::storage_patch(deployment, volume, claim)
@@ -156,7 +163,7 @@ fn overlay(
         ));
         resources.push(File::new(
             "persistent-volumes.yaml",
-            volumes
+            data_layer
                 .iter()
                 .map(|(deployment, _, claim, size)| {
                     overlay::pvc(catalog, env, claim, deployment, size)

@@ -18,6 +18,10 @@ use crate::object::{Object, labels, meta, object};
 pub const BACKUP_APP: &str = "mysql-backup";
 /// Label the RabbitMQ operator puts on the cluster's pods.
 const RABBITMQ_POD_LABEL: &str = "app.kubernetes.io/name";
+/// Label of the Jaeger collector's pods (the Jaeger operator's instance label).
+const JAEGER_POD_LABEL: (&str, &str) = ("app.kubernetes.io/instance", "jaeger");
+/// OTLP over gRPC and HTTP: where the services send their traces.
+const TRACE_PORTS: [u16; 2] = [4317, 4318];
 /// The namespace label Kubernetes sets on every namespace itself.
 const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
 
@@ -59,6 +63,10 @@ pub fn flows(catalog: &Catalog) -> Vec<Flow> {
             catalog.rabbitmq.cluster_name.to_string(),
         )),
     };
+    let jaeger = Peer::Namespace {
+        namespace: security.monitoring_namespace.to_string(),
+        pod: Some((JAEGER_POD_LABEL.0.into(), JAEGER_POD_LABEL.1.into())),
+    };
     let metrics = catalog.workloads.metrics_port.get();
     let minio_port = catalog.minio.api_port.get();
     let redis_port = catalog.redis.port.get();
@@ -83,6 +91,9 @@ pub fn flows(catalog: &Catalog) -> Vec<Flow> {
             rabbitmq.clone(),
             catalog.rabbitmq.amqp_port.get(),
         );
+        for port in TRACE_PORTS {
+            flow(local(name), jaeger.clone(), port);
+        }
         if let Some(db) = view.database {
             flow(local(name), local(&db.deployment()), 3306);
         }
@@ -94,14 +105,12 @@ pub fn flows(catalog: &Catalog) -> Vec<Flow> {
         }
     }
     for db in catalog.databases() {
-        flow(local(BACKUP_APP), local(&db.deployment()), 3306);
         flow(
             monitoring.clone(),
             local(&db.deployment()),
             catalog.mysql.exporter.port.get(),
         );
     }
-    flow(local(BACKUP_APP), local(MINIO), minio_port);
     flow(local(MINIO_SETUP), local(MINIO), minio_port);
     flow(monitoring.clone(), local(MINIO), minio_port);
     // FluentBit forwards logs to Redis Streams from the monitoring namespace.
@@ -116,7 +125,7 @@ fn workloads(catalog: &Catalog) -> Vec<String> {
         .map(|s| s.service.name.to_string())
         .collect();
     names.extend(catalog.databases().map(|d| d.deployment()));
-    names.extend([REDIS, MINIO, MINIO_SETUP, BACKUP_APP].map(String::from));
+    names.extend([REDIS, MINIO, MINIO_SETUP].map(String::from));
     names
 }
 
@@ -125,13 +134,12 @@ pub fn policies(catalog: &Catalog) -> Vec<Object> {
     let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
     l.extend(catalog.platform.labels.clone());
     let all_pods = LabelSelector::default();
-    let both = Some(vec!["Ingress".to_owned(), "Egress".to_owned()]);
     let mut objects = vec![
         object(&NetworkPolicy {
             metadata: meta("default-deny-all", &l),
             spec: Some(NetworkPolicySpec {
                 pod_selector: Some(all_pods.clone()),
-                policy_types: both.clone(),
+                policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
                 ..Default::default()
             }),
         }),
@@ -154,34 +162,107 @@ pub fn policies(catalog: &Catalog) -> Vec<Object> {
     ];
     let flows = flows(catalog);
     for workload in workloads(catalog) {
-        let me = local(&workload);
-        let ingress: Vec<NetworkPolicyIngressRule> = flows
-            .iter()
-            .filter(|f| f.to == me)
-            .map(|f| NetworkPolicyIngressRule {
-                from: Some(vec![peer(&f.from)]),
-                ports: Some(vec![port("TCP", f.port)]),
-            })
-            .collect();
-        let egress: Vec<NetworkPolicyEgressRule> = flows
-            .iter()
-            .filter(|f| f.from == me)
-            .map(|f| NetworkPolicyEgressRule {
-                to: Some(vec![peer(&f.to)]),
-                ports: Some(vec![port("TCP", f.port)]),
-            })
-            .collect();
-        objects.push(object(&NetworkPolicy {
-            metadata: meta(format!("{workload}-traffic"), &l),
-            spec: Some(NetworkPolicySpec {
-                pod_selector: Some(match_labels("app", &workload)),
-                policy_types: both.clone(),
-                ingress: Some(ingress),
-                egress: Some(egress),
-            }),
-        }));
+        objects.push(workload_policy(catalog, &flows, &workload));
     }
     objects
+}
+
+/// Where backups run: their pods reach every database and MinIO, and nothing else.
+/// Environment-specific, so that no policy of an environment without backups names
+/// pods that do not exist.
+pub fn backup_policies(catalog: &Catalog) -> Vec<Object> {
+    let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
+    l.extend(catalog.platform.labels.clone());
+    let minio_port = catalog.minio.api_port.get();
+    let databases = match_labels("component", "database");
+    let policy = |name: &str, selector: LabelSelector, types: &[&str], ingress, egress| {
+        object(&NetworkPolicy {
+            metadata: meta(name, &l),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(selector),
+                policy_types: Some(types.iter().map(|t| t.to_string()).collect()),
+                ingress,
+                egress,
+            }),
+        })
+    };
+    let backup_pods = NetworkPolicyPeer {
+        pod_selector: Some(match_labels("app", BACKUP_APP)),
+        ..Default::default()
+    };
+    let from_backups = |port_number| {
+        Some(vec![NetworkPolicyIngressRule {
+            from: Some(vec![backup_pods.clone()]),
+            ports: Some(vec![port("TCP", port_number)]),
+        }])
+    };
+    vec![
+        policy(
+            &format!("{BACKUP_APP}-traffic"),
+            match_labels("app", BACKUP_APP),
+            &["Ingress", "Egress"],
+            Some(Vec::new()),
+            Some(vec![
+                NetworkPolicyEgressRule {
+                    to: Some(vec![NetworkPolicyPeer {
+                        pod_selector: Some(databases.clone()),
+                        ..Default::default()
+                    }]),
+                    ports: Some(vec![port("TCP", 3306)]),
+                },
+                NetworkPolicyEgressRule {
+                    to: Some(vec![peer(&local(MINIO))]),
+                    ports: Some(vec![port("TCP", minio_port)]),
+                },
+            ]),
+        ),
+        policy(
+            &format!("{BACKUP_APP}-to-databases"),
+            databases,
+            &["Ingress"],
+            from_backups(3306),
+            None,
+        ),
+        policy(
+            &format!("{BACKUP_APP}-to-minio"),
+            match_labels("app", MINIO),
+            &["Ingress"],
+            from_backups(minio_port),
+            None,
+        ),
+    ]
+}
+
+/// `<workload>-traffic`: exactly the flows into and out of one workload's pods.
+fn workload_policy(catalog: &Catalog, flows: &[Flow], workload: &str) -> Object {
+    let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
+    l.extend(catalog.platform.labels.clone());
+    let me = local(workload);
+    let ingress: Vec<NetworkPolicyIngressRule> = flows
+        .iter()
+        .filter(|f| f.to == me)
+        .map(|f| NetworkPolicyIngressRule {
+            from: Some(vec![peer(&f.from)]),
+            ports: Some(vec![port("TCP", f.port)]),
+        })
+        .collect();
+    let egress: Vec<NetworkPolicyEgressRule> = flows
+        .iter()
+        .filter(|f| f.from == me)
+        .map(|f| NetworkPolicyEgressRule {
+            to: Some(vec![peer(&f.to)]),
+            ports: Some(vec![port("TCP", f.port)]),
+        })
+        .collect();
+    object(&NetworkPolicy {
+        metadata: meta(format!("{workload}-traffic"), &l),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(match_labels("app", workload)),
+            policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
+            ingress: Some(ingress),
+            egress: Some(egress),
+        }),
+    })
 }
 
 fn match_labels(key: &str, value: &str) -> LabelSelector {

@@ -86,9 +86,18 @@ pub fn replica_count(service: &str, env: &EnvironmentFile) -> Object {
     deployment_patch(service, json!({"replicas": replicas}))
 }
 
+/// Replicas of a data-layer Deployment: one pod owning its ReadWriteOnce volume (the
+/// seed's StatefulSet and cluster modes are future work).
+pub const SINGLE_INSTANCE: i32 = 1;
+
+/// The replica count of one data-layer Deployment (`replicas-config.yaml`).
+pub fn single_instance(deployment: &str) -> Object {
+    deployment_patch(deployment, json!({"replicas": SINGLE_INSTANCE}))
+}
+
 /// Volumes that move from emptyDir to a PersistentVolumeClaim in a persistent environment:
 /// `(deployment, volume, claim, size)`.
-pub fn persistent_volumes(
+pub fn data_volumes(
     catalog: &Catalog,
 ) -> Vec<(String, &'static str, String, &crate::scalar::Quantity)> {
     let mut volumes: Vec<_> = catalog
@@ -297,7 +306,6 @@ pub fn quota(catalog: &Catalog, env: &EnvironmentFile) -> Vec<Object> {
                     ..Default::default()
                 }],
             }),
-            ..Default::default()
         }),
     ]
 }

@@ -40,7 +40,7 @@ pub fn role_bindings(catalog: &Catalog, env: &EnvironmentFile) -> Vec<Object> {
                 role_ref: RoleRef {
                     api_group: "rbac.authorization.k8s.io".into(),
                     kind: "ClusterRole".into(),
-                    name: role.name.to_string(),
+                    name: crate::components::security::cluster_role_name(catalog, role),
                 },
                 subjects: Some(vec![Subject {
                     api_group: Some("rbac.authorization.k8s.io".into()),

@@ -1,7 +1,10 @@
 //! Integration tests: the built `platgen` binary, run in a temporary copy of the project.
 
 mod build;
+mod check;
+mod components;
 mod conformance;
+mod ecosystem;
 mod errors;
 mod extend;
 mod fuzz;

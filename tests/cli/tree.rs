@@ -111,6 +111,7 @@ fn every_generated_file_carries_the_marker_and_the_seed_files_exist() {
         "overlays/development/patches/environment-config.yaml",
         "overlays/development/patches/resource-limits.yaml",
         "overlays/development/patches/replica-counts.yaml",
+        "overlays/development/replicas-config.yaml",
         "overlays/staging/patches/replica-counts.yaml",
         "overlays/production/patches/resource-limits.yaml",
         "overlays/production/autoscaling.yaml",

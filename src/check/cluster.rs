@@ -1,0 +1,555 @@
+//! Check stage, shared part: what the cluster would hold once every target is applied —
+//! the objects of each target, the namespaces and their labels, and the pods each
+//! workload runs — with the label-selector semantics every check needs.
+
+use crate::object::{self, Object};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Labels of a pod, a namespace or a selector's `matchLabels`.
+pub type Labels = BTreeMap<String, String>;
+
+/// The label Kubernetes puts on every namespace, holding its name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// One object of one target, and where it sits in that target's build.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub target: String,
+    /// Index of the target in the project's target list (for a stable report order).
+    pub target_index: usize,
+    /// Index of the object in its target's build (kustomize order).
+    pub position: usize,
+    pub object: Object,
+}
+
+impl Placed {
+    pub fn kind(&self) -> &str {
+        object::kind(&self.object)
+    }
+    pub fn name(&self) -> &str {
+        object::name(&self.object)
+    }
+    pub fn namespace(&self) -> &str {
+        object::namespace(&self.object)
+    }
+    pub fn group(&self) -> &str {
+        object::group(&self.object)
+    }
+    /// `Kind/namespace/name`, or `Kind/name` for a cluster-scoped object.
+    pub fn reference(&self) -> String {
+        match self.namespace() {
+            "" => format!("{}/{}", self.kind(), self.name()),
+            ns => format!("{}/{ns}/{}", self.kind(), self.name()),
+        }
+    }
+}
+
+/// A port a pod declares (`containerPort`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PodPort {
+    pub name: Option<String>,
+    pub number: u16,
+    pub protocol: String,
+}
+
+/// Where a kind keeps its pod template: JSON pointer and dotted field path.
+#[derive(Debug, Clone, Copy)]
+pub struct Template {
+    pub pointer: &'static str,
+    pub path: &'static str,
+}
+
+/// The kinds that carry a pod template, and where.
+const TEMPLATES: [(&str, Template); 7] = [
+    (
+        "Deployment",
+        Template {
+            pointer: "/spec/template",
+            path: "spec.template",
+        },
+    ),
+    (
+        "StatefulSet",
+        Template {
+            pointer: "/spec/template",
+            path: "spec.template",
+        },
+    ),
+    (
+        "DaemonSet",
+        Template {
+            pointer: "/spec/template",
+            path: "spec.template",
+        },
+    ),
+    (
+        "ReplicaSet",
+        Template {
+            pointer: "/spec/template",
+            path: "spec.template",
+        },
+    ),
+    (
+        "Job",
+        Template {
+            pointer: "/spec/template",
+            path: "spec.template",
+        },
+    ),
+    (
+        "CronJob",
+        Template {
+            pointer: "/spec/jobTemplate/spec/template",
+            path: "spec.jobTemplate.spec.template",
+        },
+    ),
+    (
+        "Pod",
+        Template {
+            pointer: "",
+            path: "",
+        },
+    ),
+];
+
+/// Something that runs pods: a workload with a pod template, or a custom resource whose
+/// operator creates the pods (their labels and ports are the operator's conventions).
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Index of the object in `Cluster::objects`.
+    pub object: usize,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// Where the pod template sits; `None` for operator-managed pods.
+    pub template: Option<Template>,
+    pub labels: Labels,
+    pub ports: Vec<PodPort>,
+    /// How many pods it asks for; `None` when no fixed count applies (DaemonSet, Job).
+    pub replicas: Option<i64>,
+}
+
+impl Workload {
+    /// The `app` label, which names the pod group, else the workload's name.
+    pub fn app(&self) -> &str {
+        self.labels
+            .get("app")
+            .map_or(self.name.as_str(), String::as_str)
+    }
+}
+
+/// Every object of every target, with the namespaces and workloads they make.
+#[derive(Debug, Default)]
+pub struct Cluster {
+    pub objects: Vec<Placed>,
+    /// Labels of every namespace some target creates, its name label included.
+    pub namespaces: BTreeMap<String, Labels>,
+    pub workloads: Vec<Workload>,
+}
+
+impl Cluster {
+    /// Indexes the objects: namespaces and workloads.
+    pub fn new(objects: Vec<Placed>) -> Cluster {
+        let mut namespaces = BTreeMap::new();
+        let mut workloads = Vec::new();
+        for (index, placed) in objects.iter().enumerate() {
+            if placed.kind() == "Namespace" && placed.group().is_empty() {
+                let mut labels = labels_of(&placed.object["metadata"]["labels"]);
+                labels.insert(NAMESPACE_NAME_LABEL.into(), placed.name().to_owned());
+                namespaces.insert(placed.name().to_owned(), labels);
+            }
+            if let Some(workload) = workload(index, placed) {
+                workloads.push(workload);
+            }
+        }
+        Cluster {
+            objects,
+            namespaces,
+            workloads,
+        }
+    }
+
+    /// Labels of a namespace: those of its Namespace object, or only its name label for
+    /// a namespace no target creates (Kubernetes sets that label on every namespace).
+    pub fn namespace_labels(&self, namespace: &str) -> Labels {
+        self.namespaces.get(namespace).cloned().unwrap_or_else(|| {
+            Labels::from([(NAMESPACE_NAME_LABEL.to_owned(), namespace.to_owned())])
+        })
+    }
+
+    /// Objects of one kind (and API group) in one namespace.
+    pub fn find<'a>(
+        &'a self,
+        group: &str,
+        kind: &str,
+        namespace: &str,
+    ) -> impl Iterator<Item = &'a Placed> {
+        self.objects
+            .iter()
+            .filter(move |p| p.group() == group && p.kind() == kind && p.namespace() == namespace)
+    }
+
+    /// The object of one kind, namespace and name, if some target builds it.
+    pub fn get(&self, group: &str, kind: &str, namespace: &str, name: &str) -> Option<&Placed> {
+        self.find(group, kind, namespace).find(|p| p.name() == name)
+    }
+
+    pub fn workloads_in<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a Workload> {
+        self.workloads
+            .iter()
+            .filter(move |w| w.namespace == namespace)
+    }
+
+    /// The pod spec of a workload that has one.
+    pub fn pod_spec(&self, workload: &Workload) -> Option<&Value> {
+        let template = workload.template?;
+        self.objects[workload.object]
+            .object
+            .pointer(&format!("{}/spec", template.pointer))
+    }
+
+    /// Keys of a Secret as delivered in a namespace: by an ExternalSecret (its target
+    /// name, else its own name) or by a Secret object. `None` when nothing delivers it.
+    pub fn secret_keys(&self, namespace: &str, name: &str) -> Option<Keys> {
+        for es in self.find("external-secrets.io", "ExternalSecret", namespace) {
+            let spec = &es.object["spec"];
+            let target = spec["target"]["name"].as_str().unwrap_or(es.name());
+            if target == name {
+                return Some(external_secret_keys(spec));
+            }
+        }
+        self.get("", "Secret", namespace, name).map(|secret| {
+            let mut keys = BTreeSet::new();
+            for field in ["data", "stringData"] {
+                if let Some(map) = secret.object[field].as_object() {
+                    keys.extend(map.keys().cloned());
+                }
+            }
+            Keys::Only(keys)
+        })
+    }
+
+    /// Keys of a ConfigMap of a namespace; `None` when no target builds it.
+    pub fn config_map_keys(&self, namespace: &str, name: &str) -> Option<Keys> {
+        self.get("", "ConfigMap", namespace, name).map(|cm| {
+            let mut keys = BTreeSet::new();
+            for field in ["data", "binaryData"] {
+                if let Some(map) = cm.object[field].as_object() {
+                    keys.extend(map.keys().cloned());
+                }
+            }
+            Keys::Only(keys)
+        })
+    }
+}
+
+/// The keys a Secret or ConfigMap holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keys {
+    /// Not known from the objects (an ExternalSecret's `dataFrom` fetches whole entries).
+    Any,
+    Only(BTreeSet<String>),
+}
+
+impl Keys {
+    pub fn contains(&self, key: &str) -> bool {
+        match self {
+            Keys::Any => true,
+            Keys::Only(keys) => keys.contains(key),
+        }
+    }
+
+    pub fn list(&self) -> String {
+        match self {
+            Keys::Any => "any".into(),
+            Keys::Only(keys) => keys
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// Keys of the Secret an ExternalSecret writes: its `data[].secretKey`, or its template's
+/// keys when it has a template (plus the data keys when the template merges).
+fn external_secret_keys(spec: &Value) -> Keys {
+    if spec.get("dataFrom").is_some_and(|d| !d.is_null()) {
+        return Keys::Any;
+    }
+    let data: BTreeSet<String> = spec["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["secretKey"].as_str().map(str::to_owned))
+        .collect();
+    let template = &spec["target"]["template"];
+    match template["data"].as_object() {
+        Some(templated) => {
+            let mut keys: BTreeSet<String> = templated.keys().cloned().collect();
+            if template["mergePolicy"].as_str() == Some("Merge") {
+                keys.extend(data);
+            }
+            Keys::Only(keys)
+        }
+        None => Keys::Only(data),
+    }
+}
+
+/// Where a kind keeps its pod template, if it has one.
+pub fn template_of(kind: &str) -> Option<Template> {
+    TEMPLATES.iter().find(|(k, _)| *k == kind).map(|(_, t)| *t)
+}
+
+fn workload(index: usize, placed: &Placed) -> Option<Workload> {
+    let kind = placed.kind();
+    let core_or_apps = matches!(placed.group(), "" | "apps" | "batch");
+    let mut workload = Workload {
+        object: index,
+        kind: kind.to_owned(),
+        namespace: placed.namespace().to_owned(),
+        name: placed.name().to_owned(),
+        template: None,
+        labels: Labels::new(),
+        ports: Vec::new(),
+        replicas: None,
+    };
+    if let Some(template) = template_of(kind).filter(|_| core_or_apps) {
+        let pod = placed.object.pointer(template.pointer)?;
+        workload.template = Some(template);
+        workload.labels = labels_of(&pod["metadata"]["labels"]);
+        workload.ports = pod_ports(&pod["spec"]);
+        workload.replicas = match kind {
+            "Deployment" | "StatefulSet" | "ReplicaSet" => {
+                Some(placed.object["spec"]["replicas"].as_i64().unwrap_or(1))
+            }
+            "Pod" => Some(1),
+            _ => None,
+        };
+        return Some(workload);
+    }
+    let (labels, ports) = operator_pods(placed)?;
+    workload.labels = labels;
+    workload.ports = ports;
+    workload.replicas = Some(placed.object["spec"]["replicas"].as_i64().unwrap_or(1));
+    Some(workload)
+}
+
+/// Pods an operator creates for a custom resource: the labels and ports the operator
+/// puts on them (RabbitMQ cluster operator, Prometheus operator, Jaeger operator).
+fn operator_pods(placed: &Placed) -> Option<(Labels, Vec<PodPort>)> {
+    let name = placed.name();
+    let labels = |pairs: &[(&str, &str)]| -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let port = |name: &str, number: u16| PodPort {
+        name: Some(name.to_owned()),
+        number,
+        protocol: "TCP".into(),
+    };
+    match (placed.group(), placed.kind()) {
+        ("rabbitmq.com", "RabbitmqCluster") => Some((
+            labels(&[
+                ("app.kubernetes.io/name", name),
+                ("app.kubernetes.io/component", "rabbitmq"),
+                ("app.kubernetes.io/part-of", "rabbitmq"),
+            ]),
+            vec![
+                port("epmd", 4369),
+                port("amqp", 5672),
+                port("management", 15672),
+                port("prometheus", 15692),
+            ],
+        )),
+        ("monitoring.coreos.com", "Prometheus") => Some((
+            labels(&[
+                ("app.kubernetes.io/name", "prometheus"),
+                ("app.kubernetes.io/instance", name),
+                ("app.kubernetes.io/managed-by", "prometheus-operator"),
+                ("operator.prometheus.io/name", name),
+                ("prometheus", name),
+            ]),
+            vec![port("web", 9090)],
+        )),
+        ("monitoring.coreos.com", "Alertmanager") => Some((
+            labels(&[
+                ("app.kubernetes.io/name", "alertmanager"),
+                ("app.kubernetes.io/instance", name),
+                ("app.kubernetes.io/managed-by", "prometheus-operator"),
+                ("alertmanager", name),
+            ]),
+            vec![port("web", 9093)],
+        )),
+        ("jaegertracing.io", "Jaeger") => Some((
+            labels(&[
+                ("app", "jaeger"),
+                ("app.kubernetes.io/name", name),
+                ("app.kubernetes.io/instance", name),
+                ("app.kubernetes.io/component", "all-in-one"),
+                ("app.kubernetes.io/part-of", "jaeger"),
+                ("app.kubernetes.io/managed-by", "jaeger-operator"),
+            ]),
+            vec![port("query", 16686)],
+        )),
+        _ => None,
+    }
+}
+
+/// Every `containerPort` of a pod spec's containers and init containers.
+fn pod_ports(spec: &Value) -> Vec<PodPort> {
+    let mut ports: Vec<PodPort> = containers(spec)
+        .flat_map(|(_, c)| c["ports"].as_array().into_iter().flatten())
+        .filter_map(|p| {
+            Some(PodPort {
+                name: p["name"].as_str().map(str::to_owned),
+                number: u16::try_from(p["containerPort"].as_i64()?).ok()?,
+                protocol: p["protocol"].as_str().unwrap_or("TCP").to_owned(),
+            })
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    ports
+}
+
+/// Containers of a pod spec with their field path relative to the spec
+/// (`containers[0]`, `initContainers[1]`, `ephemeralContainers[0]`).
+pub fn containers(spec: &Value) -> impl Iterator<Item = (String, &Value)> {
+    ["containers", "initContainers", "ephemeralContainers"]
+        .into_iter()
+        .flat_map(move |field| {
+            spec[field]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(move |(i, c)| (format!("{field}[{i}]"), c))
+        })
+}
+
+/// A label map from a JSON object of strings.
+pub fn labels_of(value: &Value) -> Labels {
+    value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect()
+}
+
+/// Whether a `LabelSelector` (`matchLabels` and `matchExpressions`) selects these labels.
+/// An empty selector selects everything.
+pub fn selects(selector: &Value, labels: &Labels) -> bool {
+    let match_labels = labels_of(&selector["matchLabels"]);
+    if !match_labels.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+        return false;
+    }
+    selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|expression| {
+            let key = expression["key"].as_str().unwrap_or_default();
+            let values: Vec<&str> = expression["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let value = labels.get(key).map(String::as_str);
+            match expression["operator"].as_str().unwrap_or_default() {
+                "In" => value.is_some_and(|v| values.contains(&v)),
+                "NotIn" => value.is_none_or(|v| !values.contains(&v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                _ => false,
+            }
+        })
+}
+
+/// Whether a plain label map (a Service's `selector`) selects these labels.
+pub fn map_selects(selector: &Value, labels: &Labels) -> bool {
+    labels_of(selector)
+        .iter()
+        .all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// A selector as text: `app=auth-service,component=database`, or `{}` for "everything".
+pub fn selector_text(selector: &Value) -> String {
+    let mut parts: Vec<String> = labels_of(selector.get("matchLabels").unwrap_or(selector))
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for expression in selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        parts.push(format!(
+            "{} {} ({})",
+            expression["key"].as_str().unwrap_or_default(),
+            expression["operator"].as_str().unwrap_or_default(),
+            expression["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        "{}".into()
+    } else {
+        parts.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn selectors_follow_kubernetes_semantics() {
+        let pod = labels(&[("app", "redis"), ("tier", "cache")]);
+        assert!(selects(&json!({}), &pod));
+        assert!(selects(&json!({"matchLabels": {"app": "redis"}}), &pod));
+        assert!(!selects(&json!({"matchLabels": {"app": "minio"}}), &pod));
+        let expr = |op: &str, values: &[&str]| json!({"matchExpressions": [{"key": "tier", "operator": op, "values": values}]});
+        assert!(selects(&expr("In", &["cache", "db"]), &pod));
+        assert!(!selects(&expr("NotIn", &["cache"]), &pod));
+        assert!(selects(&expr("Exists", &[]), &pod));
+        assert!(!selects(&expr("DoesNotExist", &[]), &pod));
+        assert!(map_selects(&json!({"app": "redis"}), &pod));
+        assert!(!map_selects(&json!({"app": "redis", "x": "y"}), &pod));
+    }
+
+    #[test]
+    fn external_secret_keys_come_from_data_or_template() {
+        let plain = json!({"data": [{"secretKey": "a"}, {"secretKey": "b"}]});
+        assert_eq!(
+            external_secret_keys(&plain),
+            Keys::Only(["a".to_owned(), "b".to_owned()].into())
+        );
+        let from = json!({"dataFrom": [{"extract": {"key": "x"}}]});
+        assert_eq!(external_secret_keys(&from), Keys::Any);
+        let templated = json!({"data": [{"secretKey": "a"}],
+            "target": {"template": {"data": {"dsn": "{{ .a }}"}}}});
+        assert_eq!(
+            external_secret_keys(&templated),
+            Keys::Only(["dsn".to_owned()].into())
+        );
+    }
+}

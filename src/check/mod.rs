@@ -1,0 +1,190 @@
+//! Check stage: judges the rendered objects of the targets, after the descriptors have
+//! passed their own checks. Each family of checks is a module of small functions over
+//! the objects of every target (`cluster`): cross-references (`references`), policy
+//! (`policy`), custom resources against their JSON schemas (`schemas`). `reachability`
+//! evaluates the NetworkPolicies into who may connect to whom.
+//!
+//! A finding names the object and target, the field, and the descriptor entry behind it
+//! (`origin`); findings print in a fixed order, one block each.
+
+pub mod cluster;
+pub mod origin;
+pub mod policy;
+pub mod reachability;
+pub mod references;
+pub mod schemas;
+
+use crate::error::Result;
+use crate::{Platform, Target};
+use cluster::{Cluster, Placed};
+use std::fmt;
+use std::path::Path;
+
+/// The family a finding belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    /// A reference from one object to another that does not resolve.
+    References,
+    /// A rule of the platform's policy is broken (images, resources, secrets, Pod
+    /// Security, network isolation).
+    Policy,
+    /// A custom resource does not match its CRD's schema, or has none.
+    Schema,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::References => "references",
+            Family::Policy => "policy",
+            Family::Schema => "schema",
+        }
+    }
+}
+
+/// One problem in one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub family: Family,
+    pub target: String,
+    /// `Kind/namespace/name` (`Kind/name` when cluster-scoped).
+    pub object: String,
+    /// Dotted field path inside the object (`spec.template.spec.containers[0].image`).
+    pub field: String,
+    pub message: String,
+    /// The descriptor entry behind the object or field, with its position.
+    pub descriptor: Option<String>,
+    /// `(target index, position in the target's build)`: the report order.
+    order: (usize, usize),
+}
+
+impl Finding {
+    pub fn new(
+        family: Family,
+        placed: &Placed,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            family,
+            target: placed.target.clone(),
+            object: placed.reference(),
+            field: field.into(),
+            message: message.into(),
+            descriptor: None,
+            order: (placed.target_index, placed.position),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    /// ```text
+    /// error[policy]: image `registry/auth-service:latest` has the tag `latest` outside development
+    ///   --> Deployment/e-commerce-staging/auth-service (target staging)
+    ///    = field: spec.template.spec.containers[0].image
+    ///    = descriptor: environments/staging.yaml:31:17: images.auth-service
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error[{}]: {}", self.family.as_str(), self.message)?;
+        writeln!(f, "  --> {} (target {})", self.object, self.target)?;
+        if !self.field.is_empty() {
+            writeln!(f, "   = field: {}", self.field)?;
+        }
+        if let Some(descriptor) = &self.descriptor {
+            writeln!(f, "   = descriptor: {descriptor}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What `validate` checks beyond the objects themselves.
+#[derive(Debug, Clone, Default)]
+pub struct Options<'a> {
+    /// Folder of the custom resources' JSON schemas (`<group>/<kind>_<version>.json`).
+    pub crd_schemas: Option<&'a Path>,
+}
+
+/// Every object of every target of the platform: the cluster the checks reason about.
+/// Cross-target references (a ServiceMonitor in `monitoring`, the Services it scrapes in
+/// the environments) resolve whichever targets are being checked.
+pub fn gather(platform: &Platform) -> Cluster {
+    let mut objects = Vec::new();
+    for (target_index, target) in platform.targets.iter().enumerate() {
+        for (position, object) in platform.tree.build(&target.dir).into_iter().enumerate() {
+            objects.push(Placed {
+                target: target.name.clone(),
+                target_index,
+                position,
+                object,
+            });
+        }
+    }
+    Cluster::new(objects)
+}
+
+/// Checks the rendered objects of `targets`; findings in report order.
+pub fn validate(
+    platform: &Platform,
+    targets: &[&Target],
+    options: &Options,
+) -> Result<Vec<Finding>> {
+    let cluster = gather(platform);
+    let checked = |p: &&Placed| targets.iter().any(|t| t.name == p.target);
+    let objects: Vec<&Placed> = cluster.objects.iter().filter(checked).collect();
+    let mut findings = references::check(&cluster, &objects);
+    findings.extend(policy::check(&cluster, &objects));
+    if let Some(dir) = options.crd_schemas {
+        findings.extend(schemas::check(dir, &cluster, &objects)?);
+    }
+    let origins = origin::Origins::load(&platform.project)?;
+    for finding in &mut findings {
+        let placed = &cluster
+            .objects
+            .iter()
+            .find(|p| (p.target_index, p.position) == finding.order)
+            .expect("a finding names an object of the cluster");
+        finding.descriptor = origins.describe(placed, &finding.field);
+    }
+    findings.sort_by(|a, b| {
+        (a.order, &a.field, a.family, &a.message).cmp(&(b.order, &b.field, b.family, &b.message))
+    });
+    findings.dedup();
+    Ok(findings)
+}
+
+/// The report: one block per finding, then a summary line.
+pub fn report(findings: &[Finding], targets: &[&Target]) -> String {
+    let mut text = String::new();
+    for finding in findings {
+        text.push_str(&finding.to_string());
+        text.push('\n');
+    }
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    if findings.is_empty() {
+        text.push_str(&format!(
+            "objects valid: {} target(s) checked ({})\n",
+            targets.len(),
+            names.join(", ")
+        ));
+    } else {
+        let mut with_findings: Vec<&str> = findings.iter().map(|f| f.target.as_str()).collect();
+        with_findings.dedup();
+        text.push_str(&format!(
+            "{} finding(s) in {} of {} target(s) checked ({})\n",
+            findings.len(),
+            with_findings.len(),
+            targets.len(),
+            with_findings.join(", ")
+        ));
+    }
+    text
+}
+
+/// `base.key`, or `key` at the root.
+pub(crate) fn join(base: &str, key: &str) -> String {
+    if base.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{base}.{key}")
+    }
+}

@@ -1,0 +1,257 @@
+//! Check stage, attribution: the descriptor entry behind a rendered object or field, so
+//! a finding points at what to change (`environments/platform.yaml:57:5: services[1]
+//! (auth-service)`). Objects are traced through their `app` label, their name and the
+//! catalog's order; values an environment sets (image tags, resources, replicas, quota)
+//! are traced to the environment's file.
+
+use super::cluster::Placed;
+use crate::descriptor::EnvironmentFile;
+use crate::error::{Error, Result};
+use crate::model::{CATALOG_FILE, DESCRIPTOR_DIR, Project};
+use crate::objects::data::{MINIO, MINIO_SETUP, RABBITMQ_SERVICE, REDIS};
+use crate::objects::network::BACKUP_APP;
+use crate::objects::workloads::{GLOBAL_CONFIG, MINIO_SECRET, REDIS_SECRET};
+use crate::source::{KeyPath, Source};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The descriptor files, indexed for positions, and the project they describe.
+pub struct Origins<'a> {
+    project: &'a Project,
+    catalog: Source,
+    environments: BTreeMap<String, Source>,
+}
+
+/// One descriptor entry: which file, which key path, and a name to show beside it.
+struct Entry<'s> {
+    source: &'s Source,
+    path: KeyPath,
+    label: Option<String>,
+}
+
+impl Origins<'_> {
+    pub fn load(project: &Project) -> Result<Origins<'_>> {
+        let read = |file: &str| -> Result<Source> {
+            let relative = format!("{DESCRIPTOR_DIR}/{file}");
+            let path = project.root.join(&relative);
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| Error::Read { path, source })?;
+            Ok(Source::new(relative, text))
+        };
+        let catalog = read(CATALOG_FILE)?;
+        let mut environments = BTreeMap::new();
+        for env in &project.environments {
+            environments.insert(env.name.to_string(), read(&format!("{}.yaml", env.name))?);
+        }
+        Ok(Origins {
+            project,
+            catalog,
+            environments,
+        })
+    }
+
+    /// `file:line:col: key.path (name)` of the entry behind `field` of `placed`.
+    pub fn describe(&self, placed: &Placed, field: &str) -> Option<String> {
+        let entry = self.entry(placed, field)?;
+        let pos = entry.source.locate(&entry.path);
+        let label = entry.label.map(|l| format!(" ({l})")).unwrap_or_default();
+        Some(format!(
+            "{}:{pos}: {}{label}",
+            entry.source.path(),
+            entry.path
+        ))
+    }
+
+    fn catalog_entry(&self, path: KeyPath, label: Option<String>) -> Entry<'_> {
+        Entry {
+            source: &self.catalog,
+            path,
+            label,
+        }
+    }
+
+    fn entry(&self, placed: &Placed, field: &str) -> Option<Entry<'_>> {
+        let root = KeyPath::root();
+        let Some(env) = self.project.environment(&placed.target) else {
+            // A shared component: its settings in the catalog.
+            return Some(self.catalog_entry(root.key("components").key(&placed.target), None));
+        };
+        let source = self.environments.get(env.name.as_str())?;
+        let env_entry = |path: KeyPath| Entry {
+            source,
+            path,
+            label: None,
+        };
+        let app = app_label(&placed.object);
+        let service = app.as_deref().and_then(|a| self.service(a));
+        if let Some(service) = &service {
+            if field.ends_with(".image") {
+                return Some(image_entry(env, source, self, service));
+            }
+            if field.contains(".resources") {
+                return Some(env_entry(root.key("resources")));
+            }
+            if field.starts_with("spec.replicas") {
+                let key = if env.autoscaling.is_some() {
+                    "autoscaling"
+                } else {
+                    "replicas"
+                };
+                return Some(env_entry(root.key(key)));
+            }
+        }
+        let kind = placed.kind();
+        let name = placed.name();
+        let by_kind = match kind {
+            "Namespace" => Some(env_entry(root.key(if field.is_empty() {
+                "namespace"
+            } else {
+                "podSecurity"
+            }))),
+            "ResourceQuota" => Some(env_entry(root.key("quota"))),
+            "LimitRange" => Some(env_entry(root.key("limitRange"))),
+            "RoleBinding" => Some(env_entry(root.key("access"))),
+            "Ingress" => Some(env_entry(root.key("host"))),
+            "PersistentVolumeClaim" => Some(env_entry(root.key("storage"))),
+            "Middleware" => Some(self.catalog_entry(root.key("ingress"), None)),
+            "HorizontalPodAutoscaler" | "PodDisruptionBudget" => {
+                let scaled = app.as_deref().unwrap_or_default();
+                let path = root.key("autoscaling");
+                Some(match env.autoscaling.as_ref() {
+                    Some(a) if a.services.contains_key(scaled) => {
+                        env_entry(path.key("services").key(scaled))
+                    }
+                    Some(_) => env_entry(path.key("default")),
+                    None => env_entry(path),
+                })
+            }
+            "NetworkPolicy" => match name.strip_suffix("-traffic") {
+                Some(workload) => self.workload(workload, env, source),
+                None => Some(self.catalog_entry(root.key("security"), None)),
+            },
+            "ExternalSecret" => self.secret(name),
+            "ConfigMap" if name == GLOBAL_CONFIG => Some(env_entry(root.key("config"))),
+            _ => None,
+        };
+        by_kind.or_else(|| self.workload(app.as_deref()?, env, source))
+    }
+
+    /// Index and name of a service of the catalog.
+    fn service(&self, name: &str) -> Option<(usize, String)> {
+        let services = &self.project.catalog.services;
+        let i = services.iter().position(|s| s.name.as_str() == name)?;
+        Some((i, name.to_owned()))
+    }
+
+    /// The entry of a workload by its `app` label.
+    fn workload<'s>(
+        &'s self,
+        app: &str,
+        env: &EnvironmentFile,
+        source: &'s Source,
+    ) -> Option<Entry<'s>> {
+        let root = KeyPath::root();
+        if let Some((i, name)) = self.service(app) {
+            return Some(self.catalog_entry(root.key("services").index(i), Some(name)));
+        }
+        if let Some(owner) = app.strip_suffix("-mysql")
+            && let Some(entry) = self.database_of(owner)
+        {
+            return Some(entry);
+        }
+        let catalog_key = match app {
+            REDIS => "redis",
+            MINIO | MINIO_SETUP => "minio",
+            RABBITMQ_SERVICE => "rabbitmq",
+            BACKUP_APP => {
+                let has_backup = env.storage.backup.is_some();
+                let path = if has_backup {
+                    root.key("storage").key("backup")
+                } else {
+                    root.key("storage")
+                };
+                return Some(Entry {
+                    source,
+                    path,
+                    label: None,
+                });
+            }
+            GLOBAL_CONFIG => {
+                return Some(Entry {
+                    source,
+                    path: root.key("config"),
+                    label: None,
+                });
+            }
+            _ => return None,
+        };
+        Some(self.catalog_entry(root.key(catalog_key), None))
+    }
+
+    /// The database entry owned by a service.
+    fn database_of(&self, owner: &str) -> Option<Entry<'_>> {
+        let catalog = &self.project.catalog;
+        let service = catalog.services.iter().find(|s| s.name.as_str() == owner)?;
+        let database = service.database.as_deref()?;
+        let j = catalog.databases.iter().position(|d| d.name == database)?;
+        Some(self.catalog_entry(
+            KeyPath::root().key("databases").index(j),
+            Some(database.to_string()),
+        ))
+    }
+
+    /// The entry behind an ExternalSecret, by the secret's name.
+    fn secret(&self, name: &str) -> Option<Entry<'_>> {
+        let root = KeyPath::root();
+        match name {
+            REDIS_SECRET => return Some(self.catalog_entry(root.key("redis"), None)),
+            MINIO_SECRET => return Some(self.catalog_entry(root.key("minio"), None)),
+            _ => {}
+        }
+        let owner = self
+            .project
+            .catalog
+            .databases()
+            .find(|db| db.secret() == name)?
+            .owner;
+        self.database_of(owner.name.as_str())
+    }
+}
+
+/// The environment entry that sets a service's image tag: its own `images.<service>`,
+/// else the environment's `tag`, else the catalog's `platform.tag`.
+fn image_entry<'s>(
+    env: &EnvironmentFile,
+    source: &'s Source,
+    origins: &'s Origins<'_>,
+    (_, service): &(usize, String),
+) -> Entry<'s> {
+    let root = KeyPath::root();
+    if env.images.contains_key(service.as_str()) {
+        Entry {
+            source,
+            path: root.key("images").key(service),
+            label: None,
+        }
+    } else if env.tag.is_some() {
+        Entry {
+            source,
+            path: root.key("tag"),
+            label: None,
+        }
+    } else {
+        origins.catalog_entry(root.key("platform").key("tag"), None)
+    }
+}
+
+/// The `app` label of an object, or of its pod template.
+fn app_label(object: &Value) -> Option<String> {
+    let labels = [
+        &object["metadata"]["labels"]["app"],
+        &object["spec"]["template"]["metadata"]["labels"]["app"],
+        &object["spec"]["selector"]["matchLabels"]["app"],
+    ];
+    labels
+        .into_iter()
+        .find_map(|l| l.as_str().map(str::to_owned))
+}

@@ -1,0 +1,783 @@
+//! Check stage, policy: rules every rendered object must follow — pinned images outside
+//! development, requests within limits, no credentials in objects, Pod Security
+//! `restricted` where a namespace enforces it, and a NetworkPolicy of its own for every
+//! workload.
+
+use super::cluster::{Cluster, Labels, Placed, Workload, containers, selects};
+use super::{Family, Finding, join};
+use crate::scalar::Quantity;
+use serde_json::Value;
+
+/// Namespace label that tells which environment a namespace belongs to.
+pub const ENVIRONMENT_LABEL: &str = "environment";
+/// The environment where unpinned images are tolerated.
+pub const DEVELOPMENT: &str = "development";
+/// Namespace label of the Pod Security level the API server enforces.
+pub const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
+
+/// Findings of every policy check for `objects`.
+pub fn check(cluster: &Cluster, objects: &[&Placed]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for placed in objects {
+        let namespace = cluster.namespace_labels(placed.namespace());
+        let opaque = placed.group().is_empty() && matches!(placed.kind(), "ConfigMap" | "Secret");
+        if !opaque {
+            let development = !placed.namespace().is_empty()
+                && namespace.get(ENVIRONMENT_LABEL).map(String::as_str) == Some(DEVELOPMENT);
+            visit(&placed.object, "", &mut |path, key, value| {
+                if !development && key == "image" {
+                    image(placed, path, value, &mut out);
+                }
+                if key == "resources" {
+                    resources(placed, path, value, &mut out);
+                }
+                if key == "env" {
+                    environment(placed, path, value, &mut out);
+                }
+                if key == "command" || key == "args" {
+                    arguments(placed, path, value, &mut out);
+                }
+            });
+        }
+        secret_literal(placed, &mut out);
+    }
+    for workload in &cluster.workloads {
+        let placed = &cluster.objects[workload.object];
+        if !objects.iter().any(|o| std::ptr::eq(*o, placed)) {
+            continue;
+        }
+        let namespace = cluster.namespace_labels(&workload.namespace);
+        if namespace.get(ENFORCE_LABEL).map(String::as_str) == Some("restricted")
+            && let Some(spec) = cluster.pod_spec(workload)
+        {
+            let base = join(workload.template.map_or("", |t| t.path), "spec");
+            pod_security(placed, &base, spec, &mut out);
+        }
+        network_isolation(cluster, placed, workload, &mut out);
+    }
+    out
+}
+
+/// Calls `f(path, key, value)` for every value under `value` that sits at a mapping key,
+/// skipping `metadata` (labels and annotations hold no such settings).
+fn visit(value: &Value, path: &str, f: &mut dyn FnMut(&str, &str, &Value)) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if path.is_empty() && key == "metadata" {
+                    continue;
+                }
+                let child_path = join(path, key);
+                f(&child_path, key, child);
+                visit(child, &child_path, f);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                visit(child, &format!("{path}[{i}]"), f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Why an image reference is not pinned, if it is not: no tag, or `latest`.
+pub fn unpinned(image: &str) -> Option<&'static str> {
+    if image.contains('@') {
+        return None;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        None => Some("has no tag (so it runs `latest`)"),
+        Some((_, "latest")) => Some("has the tag `latest`"),
+        Some(_) => None,
+    }
+}
+
+fn image(placed: &Placed, path: &str, value: &Value, out: &mut Vec<Finding>) {
+    let Some(image) = value.as_str() else {
+        return;
+    };
+    if let Some(why) = unpinned(image) {
+        out.push(Finding::new(
+            Family::Policy,
+            placed,
+            path,
+            format!("image `{image}` {why} outside development: pin a version"),
+        ));
+    }
+}
+
+/// Every request of a `resources` block is within its limit.
+fn resources(placed: &Placed, path: &str, value: &Value, out: &mut Vec<Finding>) {
+    let (Some(requests), Some(limits)) =
+        (value["requests"].as_object(), value["limits"].as_object())
+    else {
+        return;
+    };
+    for (resource, request) in requests {
+        let Some(limit) = limits.get(resource) else {
+            continue;
+        };
+        let (Some(request), Some(limit)) = (quantity(request), quantity(limit)) else {
+            continue;
+        };
+        if request.value() > limit.value() {
+            out.push(Finding::new(
+                Family::Policy,
+                placed,
+                format!("{path}.requests.{resource}"),
+                format!(
+                    "request {resource} {} is above its limit {}",
+                    request.as_str(),
+                    limit.as_str()
+                ),
+            ));
+        }
+    }
+}
+
+fn quantity(value: &Value) -> Option<Quantity> {
+    match value {
+        Value::String(text) => Quantity::parse(text).ok(),
+        Value::Number(n) => Quantity::parse(&n.to_string()).ok(),
+        _ => None,
+    }
+}
+
+/// A core `Secret` with literal content: secrets come from the vault through
+/// ExternalSecrets, never from the repository.
+fn secret_literal(placed: &Placed, out: &mut Vec<Finding>) {
+    if !(placed.group().is_empty() && placed.kind() == "Secret") {
+        return;
+    }
+    for field in ["data", "stringData"] {
+        if let Some(map) = placed.object[field].as_object().filter(|m| !m.is_empty()) {
+            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            out.push(Finding::new(
+                Family::Policy,
+                placed,
+                field,
+                format!(
+                    "Secret carries literal {field} (keys: {}): deliver it through an ExternalSecret",
+                    keys.join(", ")
+                ),
+            ));
+        }
+    }
+}
+
+/// Words that make a variable or option name a credential's.
+const CREDENTIAL_WORDS: [&str; 11] = [
+    "PASSWORD",
+    "PASSWD",
+    "PASS",
+    "PWD",
+    "SECRET",
+    "TOKEN",
+    "KEY",
+    "APIKEY",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "PRIVATEKEY",
+];
+
+/// Last words that make a name a path to a credential, not the credential itself
+/// (`MYSQL_PASSWORD_FILE`, `GF_SECURITY_ADMIN_PASSWORD__FILE`).
+const PATH_WORDS: [&str; 4] = ["FILE", "FILES", "PATH", "DIR"];
+
+/// Whether an environment variable's name says it holds a credential.
+pub fn credential_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let words: Vec<&str> = upper
+        .split(['_', '-', '.'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.last().is_some_and(|w| PATH_WORDS.contains(w)) {
+        return false;
+    }
+    words.iter().any(|w| CREDENTIAL_WORDS.contains(w))
+}
+
+/// Whether a value only refers to something else: empty, `$(VAR)`, `$VAR`, `${VAR}`,
+/// `$(cat file)`, or a `printf` placeholder.
+fn reference(value: &str) -> bool {
+    let value = value.trim_start_matches(['"', '\'']);
+    value.is_empty()
+        || value.starts_with('$')
+        || value.starts_with('%')
+        || value.starts_with(char::is_whitespace)
+}
+
+fn environment(placed: &Placed, path: &str, value: &Value, out: &mut Vec<Finding>) {
+    for (i, variable) in value.as_array().into_iter().flatten().enumerate() {
+        let (Some(name), Some(literal)) = (variable["name"].as_str(), variable["value"].as_str())
+        else {
+            continue;
+        };
+        if credential_name(name) && !reference(literal) {
+            out.push(Finding::new(
+                Family::Policy,
+                placed,
+                format!("{path}[{i}].value"),
+                format!(
+                    "environment variable `{name}` holds a literal credential: take it from a \
+                     Secret (valueFrom.secretKeyRef) or a mounted file"
+                ),
+            ));
+        }
+    }
+}
+
+/// `name=` forms in arguments and scripts that pass a credential.
+const CREDENTIAL_ASSIGNMENTS: [&str; 10] = [
+    "password=",
+    "passwd=",
+    "pass=",
+    "token=",
+    "apikey=",
+    "api-key=",
+    "api_key=",
+    "secret-key=",
+    "secret_key=",
+    "access_key=",
+];
+
+/// Options whose next argument is a credential (`--requirepass X`, `--password X`).
+fn credential_option(argument: &str) -> bool {
+    let Some(option) = argument.strip_prefix("--") else {
+        return false;
+    };
+    let option = option.to_ascii_lowercase();
+    ["pass", "password", "passwd", "token", "apikey", "api-key"]
+        .iter()
+        .any(|word| option.ends_with(word))
+}
+
+fn arguments(placed: &Placed, path: &str, value: &Value, out: &mut Vec<Finding>) {
+    let Some(list) = value.as_array() else {
+        return;
+    };
+    let mut literal = |i: usize, shown: &str| {
+        out.push(Finding::new(
+            Family::Policy,
+            placed,
+            format!("{path}[{i}]"),
+            format!(
+                "passes a literal credential (`{shown}…`): read it from a Secret (an environment \
+                 variable or a mounted file)"
+            ),
+        ));
+    };
+    for (i, argument) in list.iter().enumerate() {
+        let Some(text) = argument.as_str() else {
+            continue;
+        };
+        let lower = text.to_ascii_lowercase();
+        for word in CREDENTIAL_ASSIGNMENTS {
+            let mut from = 0;
+            while let Some(at) = lower[from..].find(word) {
+                let start = from + at;
+                let end = start + word.len();
+                let preceded = lower[..start].chars().next_back();
+                let whole_word = preceded.is_none_or(|c| !c.is_ascii_alphanumeric());
+                if whole_word && !reference(&text[end..]) {
+                    literal(i, &text[start..end]);
+                }
+                from = end;
+            }
+        }
+        if credential_option(text)
+            && let Some(next) = list.get(i + 1).and_then(Value::as_str)
+            && !reference(next)
+            && !next.starts_with('-')
+        {
+            literal(i + 1, text);
+        }
+    }
+}
+
+/// Volume types the restricted profile admits.
+const RESTRICTED_VOLUMES: [&str; 8] = [
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
+
+/// Sysctls the baseline profile admits.
+const SAFE_SYSCTLS: [&str; 10] = [
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+];
+
+const SELINUX_TYPES: [&str; 4] = [
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+];
+
+/// The Pod Security Standards' `restricted` profile (baseline included) on one pod spec.
+pub fn pod_security(placed: &Placed, base: &str, spec: &Value, out: &mut Vec<Finding>) {
+    let mut violation = |field: String, rule: &str| {
+        out.push(Finding::new(
+            Family::Policy,
+            placed,
+            field,
+            format!(
+                "Pod Security `restricted` (enforced on namespace {}): {rule}",
+                placed.namespace()
+            ),
+        ));
+    };
+    for host in ["hostNetwork", "hostPID", "hostIPC"] {
+        if spec[host].as_bool() == Some(true) {
+            violation(join(base, host), "host namespaces are not allowed");
+        }
+    }
+    for (i, volume) in spec["volumes"].as_array().into_iter().flatten().enumerate() {
+        for key in volume.as_object().into_iter().flatten().map(|(k, _)| k) {
+            if key != "name" && !RESTRICTED_VOLUMES.contains(&key.as_str()) {
+                violation(
+                    format!("{base}.volumes[{i}].{key}"),
+                    &format!("volume type `{key}` is not allowed"),
+                );
+            }
+        }
+    }
+    let pod = &spec["securityContext"];
+    for (i, sysctl) in pod["sysctls"].as_array().into_iter().flatten().enumerate() {
+        let name = sysctl["name"].as_str().unwrap_or_default();
+        if !SAFE_SYSCTLS.contains(&name) {
+            violation(
+                format!("{base}.securityContext.sysctls[{i}].name"),
+                &format!("sysctl `{name}` is not allowed"),
+            );
+        }
+    }
+    let pod_field = join(base, "securityContext");
+    common_security(&pod_field, pod, &mut violation);
+    let pod_non_root = pod["runAsNonRoot"].as_bool() == Some(true);
+    let pod_seccomp = seccomp_ok(pod);
+    for (path, container) in containers(spec) {
+        let field = format!("{base}.{path}.securityContext");
+        let context = &container["securityContext"];
+        common_security(&field, context, &mut violation);
+        match context["runAsNonRoot"].as_bool() {
+            Some(false) => violation(join(&field, "runAsNonRoot"), "runAsNonRoot must be true"),
+            None if !pod_non_root => violation(
+                join(&field, "runAsNonRoot"),
+                "runAsNonRoot must be true (here or in the pod's securityContext)",
+            ),
+            _ => {}
+        }
+        if context["seccompProfile"].is_null() && !pod_seccomp {
+            violation(
+                join(&field, "seccompProfile.type"),
+                "seccompProfile must be RuntimeDefault or Localhost (here or in the pod's securityContext)",
+            );
+        }
+        if context["privileged"].as_bool() == Some(true) {
+            violation(
+                join(&field, "privileged"),
+                "privileged containers are not allowed",
+            );
+        }
+        if context["allowPrivilegeEscalation"].as_bool() != Some(false) {
+            violation(
+                join(&field, "allowPrivilegeEscalation"),
+                "allowPrivilegeEscalation must be false",
+            );
+        }
+        let capabilities = &context["capabilities"];
+        let drops_all = capabilities["drop"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|c| c.as_str() == Some("ALL")));
+        if !drops_all {
+            violation(
+                join(&field, "capabilities.drop"),
+                "capabilities.drop must contain ALL",
+            );
+        }
+        for (i, added) in capabilities["add"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let name = added.as_str().unwrap_or_default();
+            if name != "NET_BIND_SERVICE" {
+                violation(
+                    format!("{field}.capabilities.add[{i}]"),
+                    &format!("capability `{name}` may not be added (only NET_BIND_SERVICE)"),
+                );
+            }
+        }
+        if context["procMount"]
+            .as_str()
+            .is_some_and(|p| p != "Default")
+        {
+            violation(join(&field, "procMount"), "procMount must be Default");
+        }
+        for (i, port) in container["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if port["hostPort"].as_i64().is_some_and(|p| p != 0) {
+                violation(
+                    format!("{base}.{path}.ports[{i}].hostPort"),
+                    "host ports are not allowed",
+                );
+            }
+        }
+    }
+}
+
+/// Rules that hold alike for the pod's and each container's securityContext.
+fn common_security(field: &str, context: &Value, violation: &mut dyn FnMut(String, &str)) {
+    if context["runAsUser"].as_i64() == Some(0) {
+        violation(join(field, "runAsUser"), "runAsUser must not be 0 (root)");
+    }
+    if !context["seccompProfile"].is_null() && !seccomp_ok(context) {
+        violation(
+            join(field, "seccompProfile.type"),
+            "seccompProfile must be RuntimeDefault or Localhost",
+        );
+    }
+    if context["windowsOptions"]["hostProcess"].as_bool() == Some(true) {
+        violation(
+            join(field, "windowsOptions.hostProcess"),
+            "host processes are not allowed",
+        );
+    }
+    let selinux = &context["seLinuxOptions"];
+    if let Some(kind) = selinux["type"].as_str()
+        && !kind.is_empty()
+        && !SELINUX_TYPES.contains(&kind)
+    {
+        violation(
+            join(field, "seLinuxOptions.type"),
+            "this SELinux type is not allowed",
+        );
+    }
+    for key in ["user", "role"] {
+        if selinux[key].as_str().is_some_and(|v| !v.is_empty()) {
+            violation(
+                format!("{field}.seLinuxOptions.{key}"),
+                "custom SELinux users and roles are not allowed",
+            );
+        }
+    }
+}
+
+fn seccomp_ok(context: &Value) -> bool {
+    matches!(
+        context["seccompProfile"]["type"].as_str(),
+        Some("RuntimeDefault" | "Localhost")
+    )
+}
+
+/// Every workload's pods are selected by a NetworkPolicy that names them: policies that
+/// select every pod of the namespace (default deny, DNS) do not say what the workload
+/// needs.
+fn network_isolation(
+    cluster: &Cluster,
+    placed: &Placed,
+    workload: &Workload,
+    out: &mut Vec<Finding>,
+) {
+    let ns = workload.namespace.as_str();
+    let policies: Vec<&Placed> = cluster
+        .find("networking.k8s.io", "NetworkPolicy", ns)
+        .collect();
+    let own = policies.iter().any(|p| {
+        let selector = &p.object["spec"]["podSelector"];
+        !selector_is_empty(selector) && selects(selector, &workload.labels)
+    });
+    if own {
+        return;
+    }
+    let field = match workload.template {
+        Some(template) => join(template.path, "metadata.labels"),
+        None => String::new(),
+    };
+    let message = if policies.is_empty() {
+        format!(
+            "no NetworkPolicy in namespace {ns} selects its pods ({}): their traffic is unrestricted",
+            labels_text(&workload.labels)
+        )
+    } else {
+        let names: Vec<&str> = policies.iter().map(|p| p.name()).collect();
+        format!(
+            "no NetworkPolicy of its own selects its pods ({}); namespace {ns} has only {}",
+            labels_text(&workload.labels),
+            names.join(", ")
+        )
+    };
+    out.push(Finding::new(Family::Policy, placed, field, message));
+}
+
+fn selector_is_empty(selector: &Value) -> bool {
+    selector.as_object().is_none_or(|s| {
+        s.values().all(|v| {
+            v.as_object().is_some_and(|m| m.is_empty())
+                || v.as_array().is_some_and(|a| a.is_empty())
+        })
+    })
+}
+
+/// The label that names a pod group (`app`, else `app.kubernetes.io/name`), or all.
+fn labels_text(labels: &Labels) -> String {
+    let naming = ["app", "app.kubernetes.io/name"]
+        .into_iter()
+        .find_map(|key| labels.get(key).map(|value| format!("{key}={value}")));
+    match naming {
+        Some(text) => text,
+        None => labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::cluster::Placed;
+    use serde_json::json;
+
+    fn placed(object: Value) -> Placed {
+        Placed {
+            target: "t".into(),
+            target_index: 0,
+            position: 0,
+            object,
+        }
+    }
+
+    fn findings(objects: Vec<Value>) -> Vec<String> {
+        let cluster = Cluster::new(
+            objects
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| Placed {
+                    position: i,
+                    ..placed(o)
+                })
+                .collect(),
+        );
+        let all: Vec<&Placed> = cluster.objects.iter().collect();
+        let mut found: Vec<(String, String)> = check(&cluster, &all)
+            .into_iter()
+            .map(|f| (f.field, f.message))
+            .collect();
+        // The report's order is by field; the checks' own order is the objects' key order.
+        found.sort();
+        found
+            .into_iter()
+            .map(|(field, message)| format!("{field}: {message}"))
+            .collect()
+    }
+
+    fn namespace(name: &str, labels: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
+    }
+
+    fn own_policy(app: &str) -> Value {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": format!("{app}-traffic"), "namespace": "ns"},
+            "spec": {"podSelector": {"matchLabels": {"app": app}}, "policyTypes": ["Ingress"]}})
+    }
+
+    fn deployment(container: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns"},
+            "spec": {"template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [container]}}}})
+    }
+
+    #[test]
+    fn unpinned_images() {
+        assert_eq!(unpinned("redis"), Some("has no tag (so it runs `latest`)"));
+        assert_eq!(
+            unpinned("registry:5000/team/app"),
+            Some("has no tag (so it runs `latest`)")
+        );
+        assert_eq!(unpinned("quay.io/x/y:latest"), Some("has the tag `latest`"));
+        assert_eq!(unpinned("registry:5000/app:1.2"), None);
+        assert_eq!(unpinned("app@sha256:abc"), None);
+    }
+
+    #[test]
+    fn request_above_limit_is_found() {
+        let web = deployment(json!({"name": "web", "image": "web:1",
+            "resources": {"requests": {"cpu": "2", "memory": "1Gi"},
+                          "limits": {"cpu": "500m", "memory": "1Gi"}}}));
+        assert_eq!(
+            findings(vec![web, own_policy("web")]),
+            [
+                "spec.template.spec.containers[0].resources.requests.cpu: request cpu 2 is above its limit 500m"
+            ]
+        );
+    }
+
+    #[test]
+    fn literal_secret_is_found() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "ns"},
+            "stringData": {"password": "hunter2"}});
+        assert_eq!(
+            findings(vec![secret]),
+            [
+                "stringData: Secret carries literal stringData (keys: password): deliver it through an ExternalSecret"
+            ]
+        );
+    }
+
+    #[test]
+    fn literal_credentials_in_environment_and_arguments_are_found() {
+        let web = deployment(json!({"name": "web", "image": "web:1",
+            "env": [
+                {"name": "DB_PASSWORD", "value": "hunter2"},
+                {"name": "MYSQL_PASSWORD_FILE", "value": "/run/secrets/db/password"},
+                {"name": "API_TOKEN", "value": "$(TOKEN)"},
+                {"name": "LOG_LEVEL", "value": "debug"},
+            ],
+            "command": ["redis-server", "--requirepass", "hunter2"],
+            "args": ["--user=root", "--password=\"$(cat /run/secrets/p)\"",
+                     "printf 'password=%s' x", "mysql -u root --password=hunter2"]}));
+        let found = findings(vec![web, own_policy("web")]);
+        let c = "spec.template.spec.containers[0]";
+        assert_eq!(
+            found,
+            [
+                format!(
+                    "{c}.args[3]: passes a literal credential (`password=…`): read it from a Secret (an environment variable or a mounted file)"
+                ),
+                format!(
+                    "{c}.command[2]: passes a literal credential (`--requirepass…`): read it from a Secret (an environment variable or a mounted file)"
+                ),
+                format!(
+                    "{c}.env[0].value: environment variable `DB_PASSWORD` holds a literal credential: take it from a Secret (valueFrom.secretKeyRef) or a mounted file"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn credential_names() {
+        assert!(credential_name("DB_PASSWORD"));
+        assert!(credential_name("APP_KEY"));
+        assert!(credential_name("slack-api-token"));
+        assert!(!credential_name("GF_SECURITY_ADMIN_PASSWORD__FILE"));
+        assert!(!credential_name("MINIO_PROMETHEUS_AUTH_TYPE"));
+        assert!(!credential_name("KEYCLOAK_URL"));
+    }
+
+    #[test]
+    fn restricted_pod_security_is_enforced_where_labelled() {
+        let hardened = json!({"name": "web", "image": "web:1",
+            "securityContext": {"allowPrivilegeEscalation": false, "runAsNonRoot": true,
+                "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}});
+        let loose = json!({"name": "side", "image": "side:1",
+            "securityContext": {"runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]}},
+            "ports": [{"containerPort": 80, "hostPort": 80}]});
+        let mut web = deployment(hardened);
+        web["spec"]["template"]["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .push(loose);
+        web["spec"]["template"]["spec"]["volumes"] =
+            json!([{"name": "logs", "hostPath": {"path": "/var/log"}}]);
+        let restricted = namespace("ns", json!({ENFORCE_LABEL: "restricted"}));
+        let found = findings(vec![restricted, web.clone(), own_policy("web")]);
+        let s = "spec.template.spec";
+        let rule = |r: &str| format!("Pod Security `restricted` (enforced on namespace ns): {r}");
+        assert_eq!(
+            found,
+            [
+                format!(
+                    "{s}.containers[1].ports[0].hostPort: {}",
+                    rule("host ports are not allowed")
+                ),
+                format!(
+                    "{s}.containers[1].securityContext.allowPrivilegeEscalation: {}",
+                    rule("allowPrivilegeEscalation must be false")
+                ),
+                format!(
+                    "{s}.containers[1].securityContext.capabilities.add[0]: {}",
+                    rule("capability `SYS_ADMIN` may not be added (only NET_BIND_SERVICE)")
+                ),
+                format!(
+                    "{s}.containers[1].securityContext.capabilities.drop: {}",
+                    rule("capabilities.drop must contain ALL")
+                ),
+                format!(
+                    "{s}.containers[1].securityContext.runAsNonRoot: {}",
+                    rule("runAsNonRoot must be true (here or in the pod's securityContext)")
+                ),
+                format!(
+                    "{s}.containers[1].securityContext.runAsUser: {}",
+                    rule("runAsUser must not be 0 (root)")
+                ),
+                format!(
+                    "{s}.containers[1].securityContext.seccompProfile.type: {}",
+                    rule(
+                        "seccompProfile must be RuntimeDefault or Localhost (here or in the pod's securityContext)"
+                    )
+                ),
+                format!(
+                    "{s}.volumes[0].hostPath: {}",
+                    rule("volume type `hostPath` is not allowed")
+                ),
+            ]
+        );
+        let baseline = namespace("ns", json!({ENFORCE_LABEL: "baseline"}));
+        assert!(findings(vec![baseline, web, own_policy("web")]).is_empty());
+    }
+
+    #[test]
+    fn development_tolerates_latest_images() {
+        let web = deployment(json!({"name": "web", "image": "web:latest"}));
+        let dev = namespace("ns", json!({ENVIRONMENT_LABEL: DEVELOPMENT}));
+        assert!(findings(vec![dev, web.clone(), own_policy("web")]).is_empty());
+        let prod = namespace("ns", json!({ENVIRONMENT_LABEL: "production"}));
+        assert_eq!(
+            findings(vec![prod, web, own_policy("web")]),
+            [
+                "spec.template.spec.containers[0].image: image `web:latest` has the tag `latest` outside development: pin a version"
+            ]
+        );
+    }
+
+    #[test]
+    fn workload_without_a_policy_of_its_own_is_found() {
+        let web = deployment(json!({"name": "web", "image": "web:1"}));
+        let deny = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny-all", "namespace": "ns"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}});
+        assert_eq!(
+            findings(vec![web.clone(), deny.clone()]),
+            [
+                "spec.template.metadata.labels: no NetworkPolicy of its own selects its pods (app=web); namespace ns has only default-deny-all"
+            ]
+        );
+        assert!(findings(vec![web, deny, own_policy("web")]).is_empty());
+    }
+}

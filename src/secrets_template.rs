@@ -1,0 +1,62 @@
+//! Objects stage, for bootstrapping: `platgen secrets-template <env>`, the Secrets an
+//! environment's pods read, with placeholder values, for a cluster without Vault.
+//!
+//! These objects are printed only, never part of the tree: the tree gets its Secrets from
+//! ExternalSecrets, and a credential must never be committed.
+
+use crate::descriptor::EnvironmentFile;
+use crate::error::{Error, Result};
+use crate::model::Project;
+use crate::object::Object;
+use crate::objects::security::secrets;
+use crate::{emit, source};
+use serde_json::{Map, Value, json};
+
+/// The value of every key until someone fills it in.
+pub const PLACEHOLDER: &str = "CHANGE-ME";
+
+/// The environment called `name`, or an error naming the closest one.
+pub fn environment<'p>(project: &'p Project, name: &str) -> Result<&'p EnvironmentFile> {
+    project.environment(name).ok_or_else(|| {
+        let names = project.environments.iter().map(|e| e.name.as_str());
+        Error::UnknownName {
+            what: "environment",
+            name: name.to_owned(),
+            suggestion: source::closest(name, names.clone()).map(str::to_owned),
+            available: names.collect::<Vec<_>>().join(", "),
+        }
+    })
+}
+
+/// One Secret per secret the environment's pods read, in its namespace, every key set to
+/// [`PLACEHOLDER`].
+pub fn objects(project: &Project, env: &EnvironmentFile) -> Vec<Object> {
+    secrets(&project.catalog)
+        .into_iter()
+        .map(|(name, keys)| {
+            let data: Map<String, Value> = keys
+                .iter()
+                .map(|k| ((*k).to_owned(), Value::String(PLACEHOLDER.into())))
+                .collect();
+            json!({
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": env.namespace.as_str()},
+                "type": "Opaque",
+                "stringData": data,
+            })
+        })
+        .collect()
+}
+
+/// The YAML stream `platgen secrets-template` prints: a header saying what to do with it.
+pub fn render(project: &Project, env: &EnvironmentFile) -> String {
+    format!(
+        "# Secrets of environment `{}` (namespace {}) for a cluster without Vault.\n\
+         # Replace every {PLACEHOLDER}, then `kubectl apply -f` this file; never commit it.\n\
+         ---\n{}",
+        env.name,
+        env.namespace,
+        emit::stream(&objects(project, env))
+    )
+}
