@@ -25,7 +25,6 @@ pub struct Catalog {
     pub security: Security,
     pub ingress: Ingress,
     /// Settings of the shared components (messaging, monitoring, security, argocd).
-    #[schemars(schema_with = "crate::schema::components")]
     pub components: crate::components::Settings,
 }
 

@@ -6,7 +6,6 @@
 
 use crate::descriptor::{Catalog, EnvironmentFile};
 use schemars::generate::SchemaSettings;
-use schemars::{Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value, json};
 
 /// One kind of descriptor file.
@@ -60,19 +59,4 @@ pub fn render(schema: &Value) -> String {
     let mut text = serde_json::to_string_pretty(schema).expect("a JSON value serialises");
     text.push('\n');
     text
-}
-
-/// The `components` section until its settings describe themselves: the four
-/// components are required, their contents are checked by platgen only.
-pub fn components(_: &mut SchemaGenerator) -> Schema {
-    let properties: Map<String, Value> = crate::components::NAMES
-        .iter()
-        .map(|name| ((*name).to_owned(), json!({"type": "object"})))
-        .collect();
-    json_schema!({
-        "type": "object",
-        "properties": properties,
-        "required": crate::components::NAMES,
-        "additionalProperties": false
-    })
 }

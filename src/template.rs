@@ -13,6 +13,8 @@ pub const TEMPLATE_DIR: &str = "templates";
 /// Every template of the project, ready to render.
 pub struct Templates {
     env: Environment<'static>,
+    /// Templates rendered so far, so a test can find templates nothing renders.
+    rendered: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Templates {
@@ -56,11 +58,17 @@ impl Templates {
                     .map_err(|source| Error::Template { name, source })?;
             }
         }
-        Ok(Templates { env })
+        Ok(Templates {
+            env,
+            rendered: Default::default(),
+        })
     }
 
     /// Renders a text template from a typed context.
     pub fn text<C: Serialize>(&self, name: &str, context: &C) -> Result<String> {
+        if let Ok(mut rendered) = self.rendered.lock() {
+            rendered.insert(name.to_owned());
+        }
         self.env
             .get_template(name)
             .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(context))))
@@ -100,9 +108,16 @@ impl Templates {
         Ok(serde_json::to_string_pretty(&value).expect("JSON values serialise"))
     }
 
-    /// Names of every loaded template, sorted (for the test that renders them all).
-    pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.env.templates().map(|(n, _)| n.to_owned()).collect();
+    /// Templates never rendered directly, sorted; partials (`_name`) are imported by others.
+    pub fn unrendered(&self) -> Vec<String> {
+        let rendered = self.rendered.lock().map(|r| r.clone()).unwrap_or_default();
+        let mut names: Vec<String> = self
+            .env
+            .templates()
+            .map(|(n, _)| n.to_owned())
+            .filter(|n| !rendered.contains(n))
+            .filter(|n| !n.rsplit('/').next().unwrap_or_default().starts_with('_'))
+            .collect();
         names.sort();
         names
     }

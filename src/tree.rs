@@ -8,6 +8,7 @@
 
 use crate::object::{self, Object};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// One YAML file of a kustomization: its path inside the kustomization's folder.
 #[derive(Debug, Clone)]
@@ -70,30 +71,67 @@ impl Tree {
             .unwrap_or_else(|| panic!("the tree has no kustomization `{dir}`"));
         let mut objects: Vec<Object> = k.bases.iter().flat_map(|b| self.accumulate(b)).collect();
         objects.extend(k.resources.iter().flat_map(|f| f.objects.iter().cloned()));
-        for patch in k.patches.iter().flat_map(|f| &f.objects) {
-            let target = objects
-                .iter_mut()
-                .find(|o| same_target(o, patch))
-                .unwrap_or_else(|| {
+        if k.patches.iter().any(|f| !f.objects.is_empty()) {
+            // Each patch goes to the first object of its kind, name and namespace: an index
+            // of first occurrences keeps that linear in the number of objects and patches.
+            let mut index = Targets::new(&objects);
+            for patch in k.patches.iter().flat_map(|f| &f.objects) {
+                let i = index.find(&objects, patch).unwrap_or_else(|| {
                     panic!(
                         "patch {} {} matches nothing",
                         object::kind(patch),
                         object::name(patch)
                     )
                 });
-            merge(target, patch);
+                let before = Targets::key(&objects[i]);
+                merge(&mut objects[i], patch);
+                if Targets::key(&objects[i]) != before {
+                    // The patch changed its target's identity (deleted its name, say): reindex.
+                    index = Targets::new(&objects);
+                }
+            }
         }
         if let Some(ns) = &k.namespace {
             for o in &mut objects {
                 set_namespace(o, ns);
             }
         }
-        for image in &k.images {
+        if !k.images.is_empty() {
+            let images = Images::new(&k.images);
             for o in &mut objects {
-                retag(o, image);
+                retag(o, &images);
             }
         }
         objects
+    }
+}
+
+/// Position of the first object of each (kind, name, namespace).
+struct Targets {
+    first: HashMap<(String, String, String), usize>,
+}
+
+impl Targets {
+    fn key(object: &Object) -> (String, String, String) {
+        (
+            object::kind(object).to_owned(),
+            object::name(object).to_owned(),
+            object::namespace(object).to_owned(),
+        )
+    }
+
+    fn new(objects: &[Object]) -> Targets {
+        let mut first = HashMap::with_capacity(objects.len());
+        for (i, o) in objects.iter().enumerate() {
+            first.entry(Targets::key(o)).or_insert(i);
+        }
+        Targets { first }
+    }
+
+    fn find(&self, objects: &[Object], patch: &Object) -> Option<usize> {
+        let i = *self.first.get(&Targets::key(patch))?;
+        debug_assert!(same_target(&objects[i], patch));
+        Some(i)
     }
 }
 
@@ -194,25 +232,52 @@ fn without_nulls(value: &Value) -> Value {
     }
 }
 
-/// The images transformer: rewrites the tag of every container image named `image.name`.
-fn retag(value: &mut Value, image: &ImageTag) {
+/// The `images:` entries by image name, each with its position in the list.
+struct Images<'a> {
+    by_name: HashMap<&'a str, Vec<(usize, &'a ImageTag)>>,
+}
+
+impl<'a> Images<'a> {
+    fn new(images: &'a [ImageTag]) -> Images<'a> {
+        let mut by_name: HashMap<&str, Vec<(usize, &ImageTag)>> = HashMap::new();
+        for (i, image) in images.iter().enumerate() {
+            by_name.entry(image.name.as_str()).or_default().push((i, image));
+        }
+        Images { by_name }
+    }
+
+    /// Applies the entries in list order, each to the image as the previous ones left it:
+    /// the same result as running one transformer per entry, in one lookup per container.
+    fn apply(&self, current: &mut String) {
+        let mut next = 0;
+        while let Some(&(i, image)) = self
+            .by_name
+            .get(image_name(current))
+            .and_then(|entries| entries.iter().find(|(i, _)| *i >= next))
+        {
+            *current = format!("{}:{}", image.name, image.new_tag);
+            next = i + 1;
+        }
+    }
+}
+
+/// The images transformer: rewrites the tag of every container image an entry names.
+fn retag(value: &mut Value, images: &Images) {
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
                 if key == "containers" || key == "initContainers" {
                     for container in child.as_array_mut().into_iter().flatten() {
                         if let Some(Value::String(current)) = container.get_mut("image") {
-                            if image_name(current) == image.name {
-                                *current = format!("{}:{}", image.name, image.new_tag);
-                            }
+                            images.apply(current);
                         }
                     }
                 } else {
-                    retag(child, image);
+                    retag(child, images);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| retag(i, image)),
+        Value::Array(items) => items.iter_mut().for_each(|i| retag(i, images)),
         _ => {}
     }
 }
@@ -253,6 +318,79 @@ mod tests {
             &json!({"spec": {"replicas": null, "args": ["c"]}}),
         );
         assert_eq!(target, json!({"spec": {"args": ["c"]}}));
+    }
+
+    fn kustomization(dir: &str, resources: Vec<Object>, patches: Vec<Object>) -> Kustomization {
+        Kustomization {
+            dir: dir.into(),
+            resources: vec![File::new("r.yaml", resources)],
+            patches: vec![File::new("p.yaml", patches)],
+            ..Default::default()
+        }
+    }
+
+    fn config_map(name: &str, namespace: Option<&str>, data: Value) -> Object {
+        let mut o = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data});
+        if let Some(ns) = namespace {
+            o["metadata"]["namespace"] = json!(ns);
+        }
+        o
+    }
+
+    #[test]
+    fn a_patch_goes_to_the_first_object_of_its_kind_name_and_namespace() {
+        let tree = Tree {
+            kustomizations: vec![kustomization(
+                "k",
+                vec![
+                    config_map("a", None, json!({"n": "1"})),
+                    config_map("a", Some("x"), json!({"n": "2"})),
+                    config_map("a", None, json!({"n": "3"})),
+                    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "a"}}),
+                ],
+                vec![
+                    config_map("a", None, json!({"p": "1"})),
+                    config_map("a", Some("x"), json!({"p": "2"})),
+                    config_map("a", None, json!({"q": "3"})),
+                ],
+            )],
+        };
+        let data: Vec<Value> = tree.accumulate("k").iter().map(|o| o["data"].clone()).collect();
+        assert_eq!(
+            data,
+            [
+                json!({"n": "1", "p": "1", "q": "3"}),
+                json!({"n": "2", "p": "2"}),
+                json!({"n": "3"}),
+                Value::Null,
+            ]
+        );
+    }
+
+    #[test]
+    fn image_entries_apply_in_order_and_the_last_of_a_name_wins() {
+        let mut k = kustomization(
+            "k",
+            vec![json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
+                "initContainers": [{"name": "i", "image": "reg:5000/a:1"}],
+                "containers": [{"name": "c", "image": "b"}, {"name": "e", "image": "other:3"}],
+            }}}})],
+            vec![],
+        );
+        k.images = [("reg:5000/a", "2"), ("b", "7"), ("reg:5000/a", "3")]
+            .map(|(name, tag)| ImageTag {
+                name: name.into(),
+                new_tag: tag.into(),
+            })
+            .to_vec();
+        let tree = Tree {
+            kustomizations: vec![k],
+        };
+        let built = tree.accumulate("k");
+        let spec = &built[0]["spec"]["template"]["spec"];
+        assert_eq!(spec["initContainers"][0]["image"], "reg:5000/a:3");
+        assert_eq!(spec["containers"][0]["image"], "b:7");
+        assert_eq!(spec["containers"][1]["image"], "other:3");
     }
 
     #[test]

@@ -201,3 +201,14 @@ fn closed_stdout_is_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(status.code().is_some(), "killed by a signal: {status:?}");
 }
+
+#[test]
+fn every_template_renders_for_every_environment() {
+    // A template that nothing renders is dead text that reviewers would still read.
+    let root = repo();
+    let project = platgen::model::Project::load(&root).expect("shipped descriptors load");
+    let templates = platgen::template::Templates::load(&root).expect("templates load");
+    platgen::objects::tree(&project, &templates).expect("every template renders");
+    assert!(project.environments.len() >= 3);
+    assert_eq!(templates.unrendered(), Vec::<String>::new(), "templates nothing renders");
+}
