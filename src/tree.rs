@@ -241,7 +241,10 @@ impl<'a> Images<'a> {
     fn new(images: &'a [ImageTag]) -> Images<'a> {
         let mut by_name: HashMap<&str, Vec<(usize, &ImageTag)>> = HashMap::new();
         for (i, image) in images.iter().enumerate() {
-            by_name.entry(image.name.as_str()).or_default().push((i, image));
+            by_name
+                .entry(image.name.as_str())
+                .or_default()
+                .push((i, image));
         }
         Images { by_name }
     }
@@ -355,7 +358,11 @@ mod tests {
                 ],
             )],
         };
-        let data: Vec<Value> = tree.accumulate("k").iter().map(|o| o["data"].clone()).collect();
+        let data: Vec<Value> = tree
+            .accumulate("k")
+            .iter()
+            .map(|o| o["data"].clone())
+            .collect();
         assert_eq!(
             data,
             [
@@ -371,10 +378,12 @@ mod tests {
     fn image_entries_apply_in_order_and_the_last_of_a_name_wins() {
         let mut k = kustomization(
             "k",
-            vec![json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
-                "initContainers": [{"name": "i", "image": "reg:5000/a:1"}],
-                "containers": [{"name": "c", "image": "b"}, {"name": "e", "image": "other:3"}],
-            }}}})],
+            vec![
+                json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {
+                    "initContainers": [{"name": "i", "image": "reg:5000/a:1"}],
+                    "containers": [{"name": "c", "image": "b"}, {"name": "e", "image": "other:3"}],
+                }}}}),
+            ],
             vec![],
         );
         k.images = [("reg:5000/a", "2"), ("b", "7"), ("reg:5000/a", "3")]

@@ -2,8 +2,7 @@
 //! `mysqldump` into a scratch volume, then upload to MinIO and expire old dumps.
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::{Container, PodSpec};
 use serde::Serialize;
 
 use super::data::MINIO;
@@ -104,25 +103,22 @@ fn cron_job(
             job_template: JobTemplateSpec {
                 spec: Some(JobSpec {
                     backoff_limit: Some(2),
-                    template: PodTemplateSpec {
-                        metadata: Some(ObjectMeta {
-                            labels: Some(l.clone()),
-                            ..Default::default()
-                        }),
-                        spec: Some(PodSpec {
+                    template: pod::template(
+                        &l,
+                        PodSpec {
                             restart_policy: Some("OnFailure".into()),
-                            automount_service_account_token: Some(false),
-                            security_context: Some(pod::pod_security(mysql.run_as_user)),
                             init_containers: Some(vec![dump]),
-                            containers: vec![upload],
-                            volumes: Some(vec![
-                                pod::empty_dir("backup"),
-                                pod::empty_dir("tmp"),
-                                pod::secret_volume("credentials", &db.secret()),
-                            ]),
-                            ..Default::default()
-                        }),
-                    },
+                            ..pod::spec(
+                                mysql.run_as_user,
+                                vec![upload],
+                                vec![
+                                    pod::empty_dir("backup"),
+                                    pod::empty_dir("tmp"),
+                                    pod::secret_volume("credentials", &db.secret()),
+                                ],
+                            )
+                        },
+                    ),
                     ..Default::default()
                 }),
                 ..Default::default()

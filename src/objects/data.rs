@@ -4,10 +4,9 @@
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, EnvVar, Namespace, PodSpec, PodTemplateSpec, Service, ServicePort,
-    ServiceSpec, Volume,
+    ConfigMap, Container, EnvVar, Namespace, PodSpec, Service, ServicePort, ServiceSpec, Volume,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -335,20 +334,13 @@ fn minio_setup(catalog: &Catalog, templates: &Templates, credentials: Vec<EnvVar
         metadata,
         spec: Some(JobSpec {
             backoff_limit: Some(6),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(l.clone()),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
+            template: pod::template(
+                &l,
+                PodSpec {
                     restart_policy: Some("OnFailure".into()),
-                    automount_service_account_token: Some(false),
-                    security_context: Some(pod::pod_security(m.run_as_user)),
-                    containers: vec![container],
-                    volumes: Some(vec![pod::empty_dir("tmp")]),
-                    ..Default::default()
-                }),
-            },
+                    ..pod::spec(m.run_as_user, vec![container], vec![pod::empty_dir("tmp")])
+                },
+            ),
             ..Default::default()
         }),
         ..Default::default()
@@ -401,19 +393,7 @@ fn single_instance(
                 match_labels: Some(selector(name)),
                 ..Default::default()
             },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels.clone()),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    automount_service_account_token: Some(false),
-                    security_context: Some(pod::pod_security(uid)),
-                    containers: vec![container],
-                    volumes: Some(volumes),
-                    ..Default::default()
-                }),
-            },
+            template: pod::template(labels, pod::spec(uid, vec![container], volumes)),
             ..Default::default()
         }),
         ..Default::default()

@@ -3,10 +3,12 @@
 
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, HTTPGetAction, PodSecurityContext, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecretVolumeSource, SecurityContext, TCPSocketAction, Volume, VolumeMount,
+    ExecAction, HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
@@ -200,4 +202,27 @@ pub fn exceptions(list: &[Exception]) -> BTreeMap<String, String> {
             )
         })
         .collect()
+}
+
+/// A pod spec every platform pod starts from: no service account token, the restricted
+/// pod security context, its containers and volumes.
+pub fn spec(uid: i64, containers: Vec<Container>, volumes: Vec<Volume>) -> PodSpec {
+    PodSpec {
+        automount_service_account_token: Some(false),
+        security_context: Some(pod_security(uid)),
+        containers,
+        volumes: Some(volumes),
+        ..Default::default()
+    }
+}
+
+/// A pod template: the pods carry their workload's labels.
+pub fn template(labels: &BTreeMap<String, String>, spec: PodSpec) -> PodTemplateSpec {
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels.clone()),
+            ..Default::default()
+        }),
+        spec: Some(spec),
+    }
 }

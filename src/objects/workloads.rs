@@ -2,10 +2,10 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, EnvVar, PodSpec, PodTemplateSpec,
-    Service, ServiceAccount, ServicePort, ServiceSpec,
+    ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, EnvVar, PodSpec, Service,
+    ServiceAccount, ServicePort, ServiceSpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
@@ -129,25 +129,17 @@ fn deployment(
                 match_labels: Some(selector(name)),
                 ..Default::default()
             },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels.clone()),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
+            template: pod::template(
+                labels,
+                PodSpec {
                     service_account_name: Some(name.into()),
-                    automount_service_account_token: Some(false),
-                    security_context: Some(pod::pod_security(uid)),
-                    containers: vec![container],
-                    volumes: Some(
-                        scratch
-                            .iter()
-                            .map(|(volume, _)| pod::empty_dir(volume))
-                            .collect(),
-                    ),
-                    ..Default::default()
-                }),
-            },
+                    ..pod::spec(
+                        uid,
+                        vec![container],
+                        scratch.iter().map(|(v, _)| pod::empty_dir(v)).collect(),
+                    )
+                },
+            ),
             ..Default::default()
         }),
         ..Default::default()

@@ -210,5 +210,9 @@ fn every_template_renders_for_every_environment() {
     let templates = platgen::template::Templates::load(&root).expect("templates load");
     platgen::objects::tree(&project, &templates).expect("every template renders");
     assert!(project.environments.len() >= 3);
-    assert_eq!(templates.unrendered(), Vec::<String>::new(), "templates nothing renders");
+    assert_eq!(
+        templates.unrendered(),
+        Vec::<String>::new(),
+        "templates nothing renders"
+    );
 }

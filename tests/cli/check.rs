@@ -3,31 +3,10 @@
 //! descriptors or templates; mistakes that descriptor validation already forbids are
 //! unit-tested on hand-built objects in `src/check/`.
 
-use crate::support::{Run, Scratch, repo};
+use crate::support::{Run, Scratch, repo, run_in};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-/// Runs the binary with `PLATGEN_CRD_SCHEMAS` unset, so that only the tests that ask
-/// for schema validation get it (CI exports the variable for the whole suite).
-fn run(root: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_platgen"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .env_remove("PLATGEN_ROOT")
-        .env_remove("PLATGEN_CRD_SCHEMAS")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("platgen runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
-    }
-}
+use std::path::PathBuf;
 
 /// Asserts that the report holds a finding block with every one of `lines`, in order.
 fn assert_finding(run: &Run, lines: &[&str]) {
@@ -56,7 +35,7 @@ fn line_of(project: &Scratch, file: &str, prefix: &str) -> usize {
 fn validate(project: &Scratch, args: &[&str]) -> Run {
     let mut all = vec!["validate"];
     all.extend_from_slice(args);
-    run(project.path(), &all)
+    run_in(project.path(), &all)
 }
 
 #[test]
@@ -415,7 +394,7 @@ fn every_custom_resource_matches_its_schema() {
         return;
     };
     let project = Scratch::new();
-    let result = run(
+    let result = run_in(
         project.path(),
         &["validate", "--crd-schemas", &dir.display().to_string()],
     );
@@ -446,7 +425,7 @@ fn unknown_field_in_a_custom_resource_is_found() {
         "    scheme: https\n    colour: blue\n",
     );
     let dir = dir.display().to_string();
-    let result = run(
+    let result = run_in(
         project.path(),
         &["validate", "production", "--crd-schemas", &dir],
     )
@@ -469,7 +448,7 @@ fn custom_resource_without_a_schema_is_found() {
     let empty = tempfile::tempdir().expect("temp dir");
     let project = Scratch::new();
     let dir = empty.path().display().to_string();
-    let result = run(
+    let result = run_in(
         project.path(),
         &["validate", "messaging", "--crd-schemas", &dir],
     )
@@ -486,7 +465,7 @@ fn custom_resource_without_a_schema_is_found() {
 #[test]
 fn missing_schema_folder_is_an_error() {
     let project = Scratch::new();
-    let result = run(
+    let result = run_in(
         project.path(),
         &["validate", "--crd-schemas", "/nonexistent/schemas"],
     );
@@ -516,7 +495,7 @@ fn connections(report: &str) -> BTreeMap<(String, String), BTreeSet<String>> {
 #[test]
 fn production_reachability_follows_the_seed() {
     let project = Scratch::new();
-    let report = run(project.path(), &["reachability", "production"])
+    let report = run_in(project.path(), &["reachability", "production"])
         .code(0)
         .stdout;
     let allowed = connections(&report);
@@ -601,7 +580,7 @@ fn production_reachability_follows_the_seed() {
 
 #[test]
 fn reachability_of_an_unknown_environment_is_an_error() {
-    run(Scratch::new().path(), &["reachability", "prod"])
+    run_in(Scratch::new().path(), &["reachability", "prod"])
         .code(2)
         .stderr_has("unknown environment `prod`");
 }

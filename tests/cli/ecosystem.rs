@@ -2,7 +2,7 @@
 //! editors, shell completions and the man page, Secrets for bootstrapping, `set-image`,
 //! JSON output and colour, and the CI example.
 
-use crate::support::{Scratch, repo, run_in, targets};
+use crate::support::{Scratch, copy_dir, repo, run_in, targets};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,19 +75,6 @@ fn path_with(dir: &Path) -> std::ffi::OsString {
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
     std::env::join_paths(paths).expect("PATH")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("readable folder") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
 }
 
 /// A scratch project with its tree written, as a Git repository with one commit.

@@ -52,7 +52,7 @@ impl Scratch {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("readable folder") {
         let entry = entry.expect("entry");
@@ -99,6 +99,8 @@ pub fn run_in(root: &Path, args: &[&str]) -> Run {
         .arg(root)
         .args(args)
         .env_remove("PLATGEN_ROOT")
+        // Hermetic: only tests that pass `--crd-schemas` check schemas.
+        .env_remove("PLATGEN_CRD_SCHEMAS")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .output()
