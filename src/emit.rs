@@ -14,7 +14,8 @@
 //!
 //! Everything is written into one `String`; apart from rare cases (numbers
 //! with `_`, non-ASCII digits in keys) the only allocation is one key vector
-//! per mapping.
+//! per mapping whose keys `serde_json` does not already hold in kustomize's
+//! order (see [`in_natural_order`]).
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
@@ -53,6 +54,30 @@ pub fn stream<'a>(values: impl IntoIterator<Item = &'a Value>) -> String {
         writer.document(value);
     }
     writer.out
+}
+
+/// [`stream`] written to `out` as it is emitted, in chunks of about 64 KiB: the
+/// whole text is never held in memory (what `platgen build` prints).
+pub fn write_stream<'a>(
+    out: &mut (impl std::io::Write + ?Sized),
+    values: impl IntoIterator<Item = &'a Value>,
+) -> std::io::Result<()> {
+    const CHUNK: usize = 64 * 1024;
+    let mut writer = Writer {
+        out: String::with_capacity(2 * CHUNK),
+        ..Writer::default()
+    };
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            writer.out.push_str("---\n");
+        }
+        writer.document(value);
+        if writer.out.len() >= CHUNK {
+            out.write_all(writer.out.as_bytes())?;
+            writer.out.clear();
+        }
+    }
+    out.write_all(writer.out.as_bytes())
 }
 
 /// Kustomize's map-key order (go-yaml v2 natural order), made total (see below).
@@ -155,11 +180,21 @@ impl Writer {
                 self.sequence(items, indent);
             }
             Value::Object(map) => {
-                let entries = sorted_entries(map);
-                if entries.is_empty() {
-                    self.empty_collection("{", "}");
+                let indent = parent.map_or(0, |p| p + INDENT);
+                if map_in_natural_order(map) {
+                    // The common case: the map's own order is kustomize's, no sort needed.
+                    if map.is_empty() {
+                        self.empty_collection("{", "}");
+                    } else {
+                        self.mapping(map.iter().map(|(k, v)| (k.as_str(), v)), indent);
+                    }
                 } else {
-                    self.mapping(&entries, parent.map_or(0, |p| p + INDENT));
+                    let entries = sorted_entries(map);
+                    if entries.is_empty() {
+                        self.empty_collection("{", "}");
+                    } else {
+                        self.mapping(entries.into_iter(), indent);
+                    }
                 }
             }
         }
@@ -173,8 +208,8 @@ impl Writer {
         }
     }
 
-    fn mapping(&mut self, entries: &[(&str, &Value)], indent: usize) {
-        for &(key, value) in entries {
+    fn mapping<'v>(&mut self, entries: impl Iterator<Item = (&'v str, &'v Value)>, indent: usize) {
+        for (key, value) in entries {
             self.write_indent(indent);
             let analysis = Analysis::of(key);
             if !analysis.multiline && key.len() <= MAX_SIMPLE_KEY_BYTES {
@@ -203,9 +238,10 @@ impl Writer {
             self.out.push('\n');
             self.column = 0;
         }
-        while self.column < indent {
-            self.out.push(' ');
-            self.column += 1;
+        if self.column < indent {
+            self.out
+                .extend(std::iter::repeat_n(' ', indent - self.column));
+            self.column = indent;
         }
         self.whitespace = true;
         self.indention = true;
@@ -499,7 +535,17 @@ impl Analysis {
             };
         }
         // "---" and "..." at the start look like document markers.
-        let mut indicators = s.starts_with("---") || s.starts_with("...");
+        let markers = s.starts_with("---") || s.starts_with("...");
+        if s.is_ascii() {
+            // Same analysis without UTF-8 decoding (most text: scripts, config).
+            Analysis::of_chars(s.bytes().map(char::from), markers)
+        } else {
+            Analysis::of_chars(s.chars(), markers)
+        }
+    }
+
+    fn of_chars(chars: impl Iterator<Item = char>, markers: bool) -> Analysis {
+        let mut indicators = markers;
         let mut special = false;
         let (mut leading_space, mut trailing_space) = (false, false);
         let (mut leading_break, mut trailing_break) = (false, false);
@@ -508,7 +554,7 @@ impl Analysis {
         let (mut previous_space, mut previous_break) = (false, false);
         let mut preceded_by_blank = true;
 
-        let mut chars = s.chars().peekable();
+        let mut chars = chars.peekable();
         let mut first = true;
         while let Some(c) = chars.next() {
             let next = chars.peek().copied();
@@ -1125,6 +1171,49 @@ fn sorted_entries(map: &Map<String, Value>) -> Vec<(&str, &Value)> {
     entries
 }
 
+/// The map's own iteration order is already the one [`sorted_entries`] returns,
+/// checked cheaply on consecutive keys; `false` only means "sort to find out".
+fn map_in_natural_order(map: &Map<String, Value>) -> bool {
+    let mut keys = map.keys();
+    let Some(mut previous) = keys.next() else {
+        return true;
+    };
+    if previous == MERGE_KEY {
+        return false;
+    }
+    for key in keys {
+        if key == MERGE_KEY || !in_natural_order(previous, key) {
+            return false;
+        }
+        previous = key;
+    }
+    true
+}
+
+/// `a` sorts strictly before `b` both by [`compare_keys`] and by `go_less`
+/// (`!go_less(b, a)`), decided from bytes alone. When it returns `true` for
+/// every consecutive pair of a key list, sorting it is a no-op (the first pass
+/// finds it strictly increasing, the insertion pass moves nothing). It returns
+/// `false` whenever the first difference involves a digit or non-ASCII text,
+/// which leaves those keys to the exact comparators.
+///
+/// At the first differing byte, when both bytes are ASCII non-digits, the
+/// shared prefix tokenizes identically in both keys (a digit run in it ends
+/// at that byte in both), so both comparators reduce to: non-letter before
+/// letter, then code point. A strict prefix sorts first under both.
+fn in_natural_order(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let shared = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    match (a.get(shared), b.get(shared)) {
+        (None, Some(_)) => true,
+        (Some(&x), Some(&y)) => {
+            let plain = |c: u8| c.is_ascii() && !c.is_ascii_digit();
+            plain(x) && plain(y) && (x.is_ascii_alphabetic(), x) < (y.is_ascii_alphabetic(), y)
+        }
+        _ => false,
+    }
+}
+
 /// go-yaml v2's `keyList.Less` for two string keys, exactly. At the first
 /// differing character: two letters compare by code point, a non-letter sorts
 /// before a letter, otherwise the digit runs starting there compare by value
@@ -1518,6 +1607,18 @@ mod tests {
     }
 
     #[test]
+    fn write_stream_writes_what_stream_returns() {
+        let big: Vec<Value> = (0..3000)
+            .map(|i| json!({"kind": "ConfigMap", "metadata": {"name": format!("c{i}")}, "data": {"k": "v w"}}))
+            .collect();
+        for values in [&big[..], &big[..1], &[]] {
+            let mut out = Vec::new();
+            write_stream(&mut out, values).expect("writes to a Vec");
+            assert_eq!(String::from_utf8(out).expect("UTF-8"), stream(values));
+        }
+    }
+
+    #[test]
     fn every_map_is_sorted_top_level_included() {
         let config_map = json!({
             "metadata": {"name": "x", "labels": {"b": "1", "a": "2"}},
@@ -1591,6 +1692,38 @@ mod tests {
         let mut reversed = refs.clone();
         reversed.reverse();
         assert_eq!(once, sorted(&reversed));
+    }
+
+    #[test]
+    fn the_natural_order_shortcut_agrees_with_both_comparators() {
+        let mut keys = pseudo_random_keys(400);
+        keys.extend(
+            [
+                "", "<<", "a", "a-b", "a_b", "aB", "A_", "AZ", "a~", "a{", "a1", "a/b", "ab",
+            ]
+            .map(String::from),
+        );
+        for a in &keys {
+            for b in &keys {
+                if in_natural_order(a, b) {
+                    assert_eq!(compare_keys(a, b), Ordering::Less, "{a:?} {b:?}");
+                    assert!(!go_less(b, a), "{a:?} {b:?}");
+                }
+            }
+        }
+        // Where the shortcut applies, the emitter writes exactly the sorted order.
+        for chunk in keys.chunks(7) {
+            let map: Map<String, Value> = chunk.iter().map(|k| (k.clone(), json!(1))).collect();
+            let expected: Vec<String> = sorted_entries(&map)
+                .into_iter()
+                .map(|(k, _)| document(&json!({ k: 1 })))
+                .collect();
+            assert_eq!(
+                document(&Value::Object(map)),
+                expected.concat(),
+                "{chunk:?}"
+            );
+        }
     }
 
     #[test]

@@ -8,5 +8,6 @@ mod ecosystem;
 mod errors;
 mod extend;
 mod fuzz;
+mod scale;
 mod support;
 mod tree;
