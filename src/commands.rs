@@ -59,11 +59,7 @@ pub enum Request {
 /// Runs one request against the project at `root`, writing its output to `out`.
 pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitStatus> {
     match request {
-        Request::Build { target } => {
-            let platform = Platform::load(root)?;
-            let target = platform.target(target)?;
-            write_out(out, platform.build(target).as_bytes())?;
-        }
+        Request::Build { target } => Platform::build_to(root, target, out)?,
         Request::Targets => {
             let platform = Platform::load(root)?;
             let mut text = String::new();
@@ -107,9 +103,8 @@ pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitSt
             write_out(out, text.as_bytes())?;
         }
         Request::Write { out: dir, check } => {
-            let platform = Platform::load(root)?;
             let dir = dir.clone().unwrap_or_else(|| root.join(DEFAULT_TREE));
-            let files = write::files(&platform.tree);
+            let files = Platform::tree_files(root)?;
             if *check {
                 let drift = write::check(&dir, &files)?;
                 write_out(out, crate::color::diff(&drift.report(&dir)).as_bytes())?;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod model;
 pub mod object;
 pub mod objects;
+pub mod parallel;
 pub mod scalar;
 pub mod schema;
 pub mod secrets_template;
@@ -25,7 +26,8 @@ pub mod tree;
 pub mod write;
 
 use error::{Error, Result};
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// What a target is: an environment or a shared component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,29 @@ pub struct Target {
     pub dir: String,
 }
 
+/// Every file of one kustomization folder, `kustomization.yaml` last.
+fn folder_files(k: &tree::Kustomization) -> Vec<(PathBuf, String)> {
+    let mut files: Vec<_> = (k.resources.iter().chain(&k.patches))
+        .map(|file| write::file(&k.dir, file))
+        .collect();
+    files.push(write::kustomization_file(k));
+    files
+}
+
+/// Emits `file` of the kustomization `k` into `files`, and keeps it in `k` without its
+/// objects (all `kustomization.yaml` needs is its path).
+fn emit_file(
+    files: &mut Vec<(PathBuf, String)>,
+    k: &mut tree::Kustomization,
+    section: tree::Section,
+    mut file: tree::File,
+) -> Result<()> {
+    files.push(write::file(&k.dir, &file));
+    file.objects = Vec::new();
+    k.section(section).push(file);
+    Ok(())
+}
+
 /// A loaded project: validated descriptors and the tree they produce.
 pub struct Platform {
     pub project: model::Project,
@@ -64,6 +89,105 @@ impl Platform {
         let project = model::Project::load(root)?;
         let templates = template::Templates::load(root)?;
         let tree = objects::tree(&project, &templates)?;
+        Ok(Platform::with_tree(project, tree))
+    }
+
+    /// What `platgen build <name>` prints, written to `out` as it is rendered: only the
+    /// target's own objects are rendered, and only their text is kept.
+    pub fn build_to(root: &Path, name: &str, out: &mut dyn std::io::Write) -> Result<()> {
+        let project = model::Project::load(root)?;
+        let templates = template::Templates::load(root)?;
+        let platform = Platform::with_tree(project, tree::Tree::default());
+        let target = platform.target(name)?.clone();
+        let catalog = &platform.project.catalog;
+        let written = match platform.project.environment(&target.name) {
+            Some(env) if target.kind == TargetKind::Environment => std::thread::scope(|scope| {
+                // `base` is rendered on a second thread while this one renders the
+                // overlay, then patches and emits each base object as it arrives.
+                let (files, rendered) = std::sync::mpsc::sync_channel::<tree::File>(64);
+                let templates = &templates;
+                let renderer = scope.spawn(move || {
+                    objects::base_files(catalog, templates, &mut |file| {
+                        // Only fails when the overlay failed: stop, that error is reported.
+                        files.send(file).map_err(|_| Error::Usage(String::new()))
+                    })
+                });
+                let mut overlay = objects::overlay(catalog, env, templates)?;
+                let own = std::mem::take(&mut overlay.resources);
+                let mut build = tree::Streamed::new(&overlay);
+                build.own(own.into_iter().flat_map(|f| f.objects));
+                for file in rendered {
+                    file.objects.into_iter().for_each(|o| build.add(o));
+                }
+                renderer.join().expect("rendering base does not panic")?;
+                Ok::<_, Error>(build.finish(out))
+            })?,
+            _ => {
+                let k = components::kustomization(&platform.project, &templates, &target.name)?;
+                let dir = k.dir.clone();
+                let tree = tree::Tree {
+                    kustomizations: vec![k],
+                };
+                emit::write_stream(out, &tree.build(&dir))
+            }
+        };
+        match written.and_then(|()| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every file `platgen write` generates, by path under the tree root. The parts of
+    /// the tree (`base`, each overlay, the components) are rendered side by side on every
+    /// core, one file at a time: only text is kept.
+    pub fn tree_files(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
+        let project = model::Project::load(root)?;
+        let templates = template::Templates::load(root)?;
+        let catalog = &project.catalog;
+        enum Part<'a> {
+            Base,
+            Overlay(&'a descriptor::EnvironmentFile),
+            Components,
+        }
+        let parts = std::iter::once(Part::Base)
+            .chain(project.environments.iter().map(Part::Overlay))
+            .chain([Part::Components]);
+        let rendered = parallel::map(parts, |part| {
+            let mut files = Vec::new();
+            match part {
+                Part::Base => {
+                    let mut k = tree::Kustomization {
+                        dir: objects::BASE.into(),
+                        ..Default::default()
+                    };
+                    objects::base_files(catalog, &templates, &mut |file| {
+                        emit_file(&mut files, &mut k, tree::Section::Resources, file)
+                    })?;
+                    files.push(write::kustomization_file(&k));
+                }
+                Part::Overlay(env) => {
+                    let mut k = objects::overlay_kustomization(catalog, env);
+                    objects::overlay_files(catalog, env, &templates, &mut |section, file| {
+                        emit_file(&mut files, &mut k, section, file)
+                    })?;
+                    files.push(write::kustomization_file(&k));
+                }
+                Part::Components => {
+                    for k in components::kustomizations(&project, &templates)? {
+                        files.extend(folder_files(&k));
+                    }
+                }
+            }
+            Ok::<_, Error>(files)
+        });
+        let mut files = BTreeMap::new();
+        for part in rendered {
+            files.extend(part?);
+        }
+        Ok(files)
+    }
+
+    fn with_tree(project: model::Project, tree: tree::Tree) -> Platform {
         let mut targets: Vec<Target> = project
             .environments
             .iter()
@@ -78,11 +202,11 @@ impl Platform {
             kind: TargetKind::Component,
             dir: objects::component_dir(c),
         }));
-        Ok(Platform {
+        Platform {
             project,
             tree,
             targets,
-        })
+        }
     }
 
     pub fn target(&self, name: &str) -> Result<&Target> {
@@ -95,9 +219,41 @@ impl Platform {
             }
         })
     }
+}
 
-    /// The YAML stream of one target: what `kubectl kustomize` prints for its folder.
-    pub fn build(&self, target: &Target) -> String {
-        emit::stream(&self.tree.build(&target.dir))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `build` and `write` render target by target and file by file; `validate` and
+    /// `diff` go through the whole tree: all must say the same.
+    #[test]
+    fn the_streamed_renderings_equal_the_whole_tree() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let platform = Platform::load(root).expect("the shipped descriptors load");
+        for target in &platform.targets {
+            let mut built = Vec::new();
+            Platform::build_to(root, &target.name, &mut built).expect("builds");
+            assert!(
+                String::from_utf8(built).expect("UTF-8")
+                    == emit::stream(&platform.tree.build(&target.dir)),
+                "{}",
+                target.name
+            );
+        }
+        let whole: BTreeMap<PathBuf, String> = platform
+            .tree
+            .kustomizations
+            .iter()
+            .flat_map(folder_files)
+            .collect();
+        let streamed = Platform::tree_files(root).expect("renders");
+        assert_eq!(
+            streamed.keys().collect::<Vec<_>>(),
+            whole.keys().collect::<Vec<_>>()
+        );
+        for (path, text) in &whole {
+            assert!(streamed[path] == *text, "{}", path.display());
+        }
     }
 }

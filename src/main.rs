@@ -5,21 +5,23 @@ use platgen::error::{Error, ExitStatus};
 
 fn main() {
     let cli = cli::Cli::parse();
-    let status =
-        match platgen::commands::run(&cli.root, &cli.request(), &mut anstream::stdout().lock()) {
-            Ok(status) => status,
-            Err(err) => {
-                anstream::eprintln!("{}", platgen::color::diagnostics(&render(&err)));
-                match err {
-                    Error::Descriptors(_)
-                        if matches!(cli.command, cli::Command::Validate { .. }) =>
-                    {
-                        ExitStatus::Failure
-                    }
-                    _ => ExitStatus::Error,
+    // YAML carries no styles: `build` skips anstream's scan for escape sequences.
+    let mut out: Box<dyn std::io::Write> = match cli.command {
+        cli::Command::Build { .. } => Box::new(std::io::stdout().lock()),
+        _ => Box::new(anstream::stdout().lock()),
+    };
+    let status = match platgen::commands::run(&cli.root, &cli.request(), &mut out) {
+        Ok(status) => status,
+        Err(err) => {
+            anstream::eprintln!("{}", platgen::color::diagnostics(&render(&err)));
+            match err {
+                Error::Descriptors(_) if matches!(cli.command, cli::Command::Validate { .. }) => {
+                    ExitStatus::Failure
                 }
+                _ => ExitStatus::Error,
             }
-        };
+        }
+    };
     std::process::exit(status.code());
 }
 
@@ -29,3 +31,6 @@ fn render(err: &Error) -> String {
         _ => format!("error: {err}"),
     }
 }
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

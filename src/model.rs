@@ -5,7 +5,7 @@ use crate::descriptor::{self, Catalog, EnvironmentFile, Layer, ResourceList, Res
 use crate::error::{Error, Result};
 use crate::scalar::Name;
 use crate::source::{KeyPath, Pos, Source, closest, render_serde_error};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The descriptor folder under the project root.
@@ -126,26 +126,31 @@ impl Project {
 impl Catalog {
     /// Enabled services in catalog order, references resolved (validated at load).
     pub fn services(&self) -> impl Iterator<Item = ServiceView<'_>> {
+        // Lookups by name through maps built once per call: linear in the catalog.
+        let databases: HashMap<&str, &descriptor::Database> = self
+            .databases
+            .iter()
+            .map(|d| (d.name.as_str(), d))
+            .collect();
+        let buckets: HashMap<&str, &descriptor::Bucket> = self
+            .minio
+            .buckets
+            .iter()
+            .map(|b| (b.name.as_str(), b))
+            .collect();
         self.services
             .iter()
             .filter(|s| s.enabled)
-            .map(|service| ServiceView {
+            .map(move |service| ServiceView {
                 service,
                 database: service.database.as_deref().map(|name| DatabaseView {
-                    database: self
-                        .databases
-                        .iter()
-                        .find(|d| d.name == name)
-                        .expect("validated"),
+                    database: databases.get(name).expect("validated"),
                     owner: service,
                 }),
-                bucket: service.bucket.as_deref().map(|b| {
-                    self.minio
-                        .buckets
-                        .iter()
-                        .find(|x| x.name.as_str() == b)
-                        .expect("validated")
-                }),
+                bucket: service
+                    .bucket
+                    .as_deref()
+                    .map(|b| *buckets.get(b).expect("validated")),
             })
     }
 
@@ -371,10 +376,12 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
     );
 
     let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
+    let database_names: std::collections::HashSet<&str> =
+        catalog.databases.iter().map(|d| d.name.as_str()).collect();
     for (i, service) in catalog.services.iter().enumerate() {
         let path = services.index(i);
         if let Some(db) = &service.database {
-            if !catalog.databases.iter().any(|d| &d.name == db) {
+            if !database_names.contains(db.as_str()) {
                 let names = catalog.databases.iter().map(|d| d.name.as_str());
                 c.unresolved(&path.key("database"), false, "database", db, names);
             } else if let Some(other) = owners.insert(db, service.name.as_str()) {

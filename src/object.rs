@@ -102,9 +102,9 @@ pub fn sort(objects: &mut [Object]) {
     objects.sort_by_cached_key(sort_key);
 }
 
-type SortKey = (u8, usize, bool, String, String, String, bool, String);
+pub type SortKey = (u8, usize, bool, String, String, String, bool, String);
 
-fn sort_key(object: &Object) -> SortKey {
+pub fn sort_key(object: &Object) -> SortKey {
     let kind = kind(object);
     let (rank, index) = if let Some(i) = FIRST.iter().position(|k| *k == kind) {
         (0, i)

@@ -64,12 +64,9 @@ pub struct Source {
     text: String,
     /// Byte range of each line's content, line break excluded (`\n`, `\r\n` and `\r` all break lines, as in YAML).
     lines: Vec<(usize, usize)>,
-    /// Each key path of the first document, and where its key and value sit.
-    nodes: HashMap<String, Node>,
-    /// Length in characters of each scalar that sits on one line, by its first character.
-    spans: HashMap<Pos, usize>,
-    /// The YAML parser panicked while indexing; the index is then partial.
-    parser_panicked: bool,
+    /// Where each key path sits: built on first use, i.e. only when a problem is reported
+    /// (a valid file is never parsed a second time).
+    index: std::sync::OnceLock<Index>,
 }
 
 impl Source {
@@ -79,19 +76,16 @@ impl Source {
     pub fn new(display_path: impl Into<String>, text: impl Into<String>) -> Source {
         let text = text.into();
         let lines = line_table(&text);
-        let mut source = Source {
+        Source {
             path: display_path.into(),
             text,
             lines,
-            nodes: HashMap::new(),
-            spans: HashMap::new(),
-            parser_panicked: false,
-        };
-        let index = build_index(&source);
-        source.nodes = index.nodes;
-        source.spans = index.spans;
-        source.parser_panicked = index.panicked;
-        source
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| build_index(self))
     }
 
     pub fn path(&self) -> &str {
@@ -181,7 +175,8 @@ impl Source {
             }
         }
         let carets = "^".repeat(
-            self.spans
+            self.index()
+                .spans
                 .get(&Pos { line: line_no, col })
                 .copied()
                 .unwrap_or(1)
@@ -241,7 +236,7 @@ impl Source {
         let mut path = key_path.strip_prefix('.').unwrap_or(key_path);
         let mut exact = true;
         loop {
-            if let Some(node) = self.nodes.get(path) {
+            if let Some(node) = self.index().nodes.get(path) {
                 return Some((node, exact));
             }
             if path.is_empty() {
@@ -298,9 +293,12 @@ fn line_table(text: &str) -> Vec<(usize, usize)> {
 // ---------------------------------------------------------------------------
 // Indexing
 
+#[derive(Debug, Clone)]
 struct Index {
+    /// Each key path of the first document, and where its key and value sit.
     nodes: HashMap<String, Node>,
     spans: HashMap<Pos, usize>,
+    #[cfg_attr(not(test), allow(dead_code))]
     panicked: bool,
 }
 
@@ -1138,10 +1136,10 @@ autoscaling:
             "q.yaml",
             "a: 'it''s'\nb: \"x\\\"y\"\nc: plain # comment\nd: two\n  lines\n",
         );
-        assert_eq!(q.spans.get(&q.locate("a")), Some(&7));
-        assert_eq!(q.spans.get(&q.locate("b")), Some(&6));
-        assert_eq!(q.spans.get(&q.locate("c")), Some(&5));
-        assert_eq!(q.spans.get(&q.locate("d")), None);
+        assert_eq!(q.index().spans.get(&q.locate("a")), Some(&7));
+        assert_eq!(q.index().spans.get(&q.locate("b")), Some(&6));
+        assert_eq!(q.index().spans.get(&q.locate("c")), Some(&5));
+        assert_eq!(q.index().spans.get(&q.locate("d")), None);
 
         // Tabs are kept in the caret line so that it stays aligned; a far column is clamped.
         let t = Source::new("t.yaml", "a:\t[x,\ty]\n");
@@ -1521,12 +1519,12 @@ autoscaling:
             }
             let text = String::from_utf8_lossy(&bytes).into_owned();
             let s = Source::new("fuzz.yaml", text.clone());
-            assert!(!s.parser_panicked, "yaml-rust2 panicked on {text:?}");
+            assert!(!s.index().panicked, "yaml-rust2 panicked on {text:?}");
             for path in paths {
                 let _ = s.render(s.locate(path), "m", Some("e"), Some("h"));
                 let _ = s.render(s.locate_key(path), "m", None, None);
             }
-            for node in s.nodes.values() {
+            for node in s.index().nodes.values() {
                 let _ = s.render(node.value, "m", None, None);
             }
             let odd = pos(rng.below(20), rng.below(200));

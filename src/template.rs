@@ -13,6 +13,8 @@ pub const TEMPLATE_DIR: &str = "templates";
 /// Every template of the project, ready to render.
 pub struct Templates {
     env: Environment<'static>,
+    /// Every template's name: each is compiled on first use only.
+    names: Vec<String>,
     /// Templates rendered so far, so a test can find templates nothing renders.
     rendered: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
@@ -28,6 +30,7 @@ impl Templates {
             .expect("the default delimiters are valid");
         env.set_syntax(syntax);
         let dir = root.join(TEMPLATE_DIR);
+        let mut sources = std::collections::HashMap::new();
         let mut stack = vec![dir.clone()];
         while let Some(folder) = stack.pop() {
             let entries = std::fs::read_dir(&folder).map_err(|source| Error::Read {
@@ -54,12 +57,16 @@ impl Templates {
                     .unwrap_or(&path)
                     .to_string_lossy()
                     .replace('\\', "/");
-                env.add_template_owned(name.clone(), text)
-                    .map_err(|source| Error::Template { name, source })?;
+                sources.insert(name, text);
             }
         }
+        let mut names: Vec<String> = sources.keys().cloned().collect();
+        names.sort();
+        // Compiled on first use: a build renders a fraction of the templates.
+        env.set_loader(move |name| Ok(sources.get(name).cloned()));
         Ok(Templates {
             env,
+            names,
             rendered: Default::default(),
         })
     }
@@ -111,14 +118,12 @@ impl Templates {
     /// Templates never rendered directly, sorted; partials (`_name`) are imported by others.
     pub fn unrendered(&self) -> Vec<String> {
         let rendered = self.rendered.lock().map(|r| r.clone()).unwrap_or_default();
-        let mut names: Vec<String> = self
-            .env
-            .templates()
-            .map(|(n, _)| n.to_owned())
-            .filter(|n| !rendered.contains(n))
+        // `names` is sorted.
+        self.names
+            .iter()
+            .filter(|n| !rendered.contains(*n))
             .filter(|n| !n.rsplit('/').next().unwrap_or_default().starts_with('_'))
-            .collect();
-        names.sort();
-        names
+            .cloned()
+            .collect()
     }
 }

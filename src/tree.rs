@@ -47,6 +47,22 @@ pub struct Kustomization {
     pub images: Vec<ImageTag>,
 }
 
+/// The two lists of files of a kustomization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Resources,
+    Patches,
+}
+
+impl Kustomization {
+    pub fn section(&mut self, section: Section) -> &mut Vec<File> {
+        match section {
+            Section::Resources => &mut self.resources,
+            Section::Patches => &mut self.patches,
+        }
+    }
+}
+
 /// The whole tree `platgen write` lays out.
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
@@ -65,52 +81,12 @@ impl Tree {
         objects
     }
 
-    /// [`Tree::build`] for a tree that is no longer needed: the objects are moved out
-    /// of it instead of copied (the same result, in a fraction of the time and memory).
-    pub fn into_build(mut self, dir: &str) -> Vec<Object> {
-        let mut visits = HashMap::new();
-        self.count_visits(dir, &mut visits);
-        if visits.values().any(|&n| n > 1) {
-            // A kustomization reached twice (two overlays of one base) is copied each time.
-            return self.build(dir);
-        }
-        let mut objects = self.take(dir);
-        object::sort(&mut objects);
-        objects
-    }
-
-    fn kustomization_index(&self, dir: &str) -> usize {
-        self.kustomizations
-            .iter()
-            .position(|k| k.dir == dir)
-            .unwrap_or_else(|| panic!("the tree has no kustomization `{dir}`"))
-    }
-
-    fn count_visits<'a>(&'a self, dir: &'a str, visits: &mut HashMap<&'a str, usize>) {
-        let k = &self.kustomizations[self.kustomization_index(dir)];
-        *visits.entry(k.dir.as_str()).or_default() += 1;
-        for base in &k.bases {
-            self.count_visits(base, visits);
-        }
-    }
-
     fn accumulate(&self, dir: &str) -> Vec<Object> {
-        let k = &self.kustomizations[self.kustomization_index(dir)];
+        let k = self
+            .get(dir)
+            .unwrap_or_else(|| panic!("the tree has no kustomization `{dir}`"));
         let mut objects: Vec<Object> = k.bases.iter().flat_map(|b| self.accumulate(b)).collect();
         objects.extend(k.resources.iter().flat_map(|f| f.objects.iter().cloned()));
-        transform(k, &mut objects);
-        objects
-    }
-
-    /// [`Tree::accumulate`], moving the resources out of the tree.
-    fn take(&mut self, dir: &str) -> Vec<Object> {
-        let i = self.kustomization_index(dir);
-        let bases = std::mem::take(&mut self.kustomizations[i].bases);
-        let mut objects: Vec<Object> = bases.iter().flat_map(|b| self.take(b)).collect();
-        let k = &mut self.kustomizations[i];
-        for file in &mut k.resources {
-            objects.append(&mut file.objects);
-        }
         transform(k, &mut objects);
         objects
     }
@@ -140,7 +116,7 @@ pub struct Streamed<'k> {
 /// One emitted object: what the sort reads of it (`apiVersion`, `kind`, `metadata.name`
 /// and `.namespace`), and its text.
 struct Document {
-    skeleton: Object,
+    key: object::SortKey,
     text: String,
 }
 
@@ -195,11 +171,7 @@ impl<'k> Streamed<'k> {
             retag(&mut object, &self.images);
         }
         Document {
-            skeleton: serde_json::json!({
-                "apiVersion": object::api_version(&object),
-                "kind": object::kind(&object),
-                "metadata": {"name": object::name(&object), "namespace": object::namespace(&object)},
-            }),
+            key: object::sort_key(&object),
             text: crate::emit::document(&object),
         }
     }
@@ -222,22 +194,13 @@ impl<'k> Streamed<'k> {
             );
         }
         let documents: Vec<Document> = self.added.into_iter().chain(own).collect();
-        let mut skeletons: Vec<Object> = documents
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let mut skeleton = d.skeleton.clone();
-                skeleton["document"] = Value::from(i);
-                skeleton
-            })
-            .collect();
+        let mut order: Vec<usize> = (0..documents.len()).collect();
         // Stable: equal keys keep accumulation order, as when sorting whole objects.
-        object::sort(&mut skeletons);
-        for (n, skeleton) in skeletons.iter().enumerate() {
+        order.sort_by(|&a, &b| documents[a].key.cmp(&documents[b].key));
+        for (n, &i) in order.iter().enumerate() {
             if n > 0 {
                 out.write_all(b"---\n")?;
             }
-            let i = skeleton["document"].as_u64().expect("set above") as usize;
             out.write_all(documents[i].text.as_bytes())?;
         }
         Ok(())
@@ -574,48 +537,6 @@ mod tests {
         assert_eq!(spec["initContainers"][0]["image"], "reg:5000/a:3");
         assert_eq!(spec["containers"][0]["image"], "b:7");
         assert_eq!(spec["containers"][1]["image"], "other:3");
-    }
-
-    #[test]
-    fn into_build_equals_build() {
-        let mut overlay = kustomization(
-            "overlay",
-            vec![config_map("own", None, json!({"o": "1"}))],
-            vec![config_map("a", None, json!({"p": "1"}))],
-        );
-        overlay.bases = vec!["base".into()];
-        overlay.namespace = Some("ns".into());
-        let mut other = overlay.clone();
-        other.dir = "other".into();
-        let mut both = kustomization("both", vec![], vec![]);
-        both.bases = vec!["overlay".into(), "other".into()];
-        let tree = Tree {
-            kustomizations: vec![
-                kustomization(
-                    "base",
-                    vec![
-                        config_map("b", None, json!({})),
-                        config_map("a", None, json!({"n": "1"})),
-                    ],
-                    vec![],
-                ),
-                overlay,
-                other,
-                both,
-            ],
-        };
-        for dir in ["base", "overlay"] {
-            assert_eq!(tree.clone().into_build(dir), tree.build(dir), "{dir}");
-        }
-        // Two overlays of one base: `base` is reached twice and copied each time.
-        let mut twice = tree.clone();
-        twice.kustomizations[1].namespace = None;
-        twice.kustomizations[2].namespace = None;
-        twice.kustomizations[2].patches.clear();
-        twice.kustomizations[2].resources.clear();
-        twice.kustomizations[3].patches.clear();
-        assert_eq!(twice.clone().into_build("both"), twice.build("both"));
-        assert_eq!(twice.build("both").len(), 5);
     }
 
     #[test]

@@ -56,22 +56,32 @@ pub struct PodSecurityLabels {
     pub warn: PodSecurity,
 }
 
+/// The kustomization of the component `name` (one of `NAMES`), rendering only it.
+pub fn kustomization(
+    project: &Project,
+    templates: &Templates,
+    name: &str,
+) -> Result<Kustomization> {
+    let resources = match name {
+        MESSAGING => messaging::files(project, templates)?,
+        MONITORING => monitoring::files(project, templates)?,
+        SECURITY => security::files(project, templates)?,
+        ARGOCD => argocd::files(project, templates)?,
+        _ => unreachable!("`{name}` is not a shared component"),
+    };
+    Ok(Kustomization {
+        dir: crate::objects::component_dir(name),
+        resources,
+        ..Default::default()
+    })
+}
+
 /// One kustomization per shared component, in `NAMES` order.
 pub fn kustomizations(project: &Project, templates: &Templates) -> Result<Vec<Kustomization>> {
-    let folders = [
-        (MESSAGING, messaging::files(project, templates)?),
-        (MONITORING, monitoring::files(project, templates)?),
-        (SECURITY, security::files(project, templates)?),
-        (ARGOCD, argocd::files(project, templates)?),
-    ];
-    Ok(folders
-        .into_iter()
-        .map(|(name, resources)| Kustomization {
-            dir: crate::objects::component_dir(name),
-            resources,
-            ..Default::default()
-        })
-        .collect())
+    NAMES
+        .iter()
+        .map(|name| kustomization(project, templates, name))
+        .collect()
 }
 
 /// Labels of every object of a component: the platform's, plus which component owns it.

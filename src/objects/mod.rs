@@ -14,7 +14,7 @@ use crate::descriptor::{Catalog, EnvironmentFile};
 use crate::error::Result;
 use crate::model::Project;
 use crate::template::Templates;
-use crate::tree::{File, ImageTag, Kustomization, Tree};
+use crate::tree::{File, ImageTag, Kustomization, Section, Tree};
 
 /// Folder of the environment-neutral objects.
 pub const BASE: &str = "base";
@@ -47,47 +47,11 @@ pub fn tree(project: &Project, templates: &Templates) -> Result<Tree> {
 /// `base/`: the app namespace as the catalog describes it, with no environment's values,
 /// laid out as the seed's "Kustomize Structure" names it.
 fn base(catalog: &Catalog, templates: &Templates) -> Result<Kustomization> {
-    let mut resources = vec![
-        File::new("namespace.yaml", vec![data::namespace(catalog)]),
-        File::new(
-            "configmaps/global-config.yaml",
-            vec![data::global_config(catalog)],
-        ),
-    ];
-    let init = catalog
-        .databases()
-        .map(|db| data::mysql_init(catalog, templates, &db))
-        .collect::<Result<Vec<_>>>()?;
-    resources.push(File::new("configmaps/mysql-init-configmap.yaml", init));
-    resources.push(File::new("services/redis.yaml", data::redis(catalog)));
-    resources.push(File::new(
-        "services/rabbitmq.yaml",
-        vec![data::rabbitmq_alias(catalog)],
-    ));
-    for db in catalog.databases() {
-        resources.push(File::new(
-            format!("services/{}-mysql.yaml", db.prefix()),
-            data::mysql(catalog, &db),
-        ));
-    }
-    resources.push(File::new(
-        "minio-deployment.yaml",
-        data::minio(catalog, templates)?,
-    ));
-    for view in catalog.services() {
-        resources.push(File::new(
-            format!("workloads/{}.yaml", view.service.name),
-            workloads::workload(catalog, &view),
-        ));
-    }
-    resources.push(File::new(
-        "security/network-policies.yaml",
-        network::policies(catalog),
-    ));
-    resources.push(File::new(
-        "ingress/middlewares.yaml",
-        security::middlewares(catalog, templates)?,
-    ));
+    let mut resources = Vec::new();
+    base_files(catalog, templates, &mut |file| {
+        resources.push(file);
+        Ok(())
+    })?;
     Ok(Kustomization {
         dir: BASE.into(),
         resources,
@@ -95,108 +59,71 @@ fn base(catalog: &Catalog, templates: &Templates) -> Result<Kustomization> {
     })
 }
 
+/// The resource files of `base/`, in order, each handed to `sink` as soon as it is
+/// rendered (so that a caller can emit and drop it before the next one).
+pub fn base_files(
+    catalog: &Catalog,
+    templates: &Templates,
+    sink: &mut dyn FnMut(File) -> Result<()>,
+) -> Result<()> {
+    sink(File::new("namespace.yaml", vec![data::namespace(catalog)]))?;
+    sink(File::new(
+        "configmaps/global-config.yaml",
+        vec![data::global_config(catalog)],
+    ))?;
+    let init = catalog
+        .databases()
+        .map(|db| data::mysql_init(catalog, templates, &db))
+        .collect::<Result<Vec<_>>>()?;
+    sink(File::new("configmaps/mysql-init-configmap.yaml", init))?;
+    sink(File::new("services/redis.yaml", data::redis(catalog)))?;
+    sink(File::new(
+        "services/rabbitmq.yaml",
+        vec![data::rabbitmq_alias(catalog)],
+    ))?;
+    for db in catalog.databases() {
+        sink(File::new(
+            format!("services/{}-mysql.yaml", db.prefix()),
+            data::mysql(catalog, &db),
+        ))?;
+    }
+    sink(File::new(
+        "minio-deployment.yaml",
+        data::minio(catalog, templates)?,
+    ))?;
+    for view in catalog.services() {
+        sink(File::new(
+            format!("workloads/{}.yaml", view.service.name),
+            workloads::workload(catalog, &view),
+        ))?;
+    }
+    sink(File::new(
+        "security/network-policies.yaml",
+        network::policies(catalog),
+    ))?;
+    sink(File::new(
+        "ingress/middlewares.yaml",
+        security::middlewares(catalog, templates)?,
+    ))?;
+    Ok(())
+}
+
 /// `overlays/<env>/`: the environment's namespace, image tags, patches and own resources.
-fn overlay(
+pub fn overlay(
     catalog: &Catalog,
     env: &EnvironmentFile,
     templates: &Templates,
 ) -> Result<Kustomization> {
-    let services: Vec<&str> = catalog
-        .services()
-        .map(|s| s.service.name.as_str())
-        .collect();
-    let suffix = env
-        .namespace
-        .as_str()
-        .strip_prefix(&format!("{}-", catalog.platform.name))
-        .unwrap_or(env.name.as_str());
-    let mut patches = vec![
-        File::new(
-            format!("patches/namespace-{suffix}.yaml"),
-            vec![overlay::namespace_patch(catalog, env)],
-        ),
-        File::new(
-            "patches/environment-config.yaml",
-            vec![overlay::environment_config(env)],
-        ),
-        File::new(
-            "patches/resource-limits.yaml",
-            services
-                .iter()
-                .map(|s| overlay::resource_limits(s, env))
-                .collect(),
-        ),
-        File::new(
-            "patches/replica-counts.yaml",
-            services
-                .iter()
-                .map(|s| overlay::replica_count(s, env))
-                .collect(),
-        ),
-    ];
-    let data_layer = overlay::data_volumes(catalog);
-    patches.push(File::new(
-        "replicas-config.yaml",
-        data_layer
-            .iter()
-            .map(|(deployment, ..)| overlay::single_instance(deployment))
-            .collect(),
-    ));
-    let mut resources = vec![
-        File::new("quota.yaml", overlay::quota(catalog, env)),
-        File::new("access.yaml", security::role_bindings(catalog, env)),
-        File::new(
-            "external-secrets.yaml",
-            security::external_secrets(catalog, env, templates)?,
-        ),
-        File::new("ingress.yaml", vec![security::ingress(catalog, env)]),
-    ];
-    if env.storage.persistent {
-        patches.push(File::new(
-            "patches/storage.yaml",
-            data_layer
-                .iter()
-                .map(|(deployment, volume, claim, _)| {
-                    overlay::storage_patch(deployment, volume, claim)
-                })
-                .collect(),
-        ));
-        resources.push(File::new(
-            "persistent-volumes.yaml",
-            data_layer
-                .iter()
-                .map(|(deployment, _, claim, size)| {
-                    overlay::pvc(catalog, env, claim, deployment, size)
-                })
-                .collect(),
-        ));
-    }
-    if env.zone_spread {
-        patches.push(File::new(
-            "patches/zone-spread.yaml",
-            services.iter().map(|s| overlay::zone_spread(s)).collect(),
-        ));
-    }
-    if env.autoscaling.is_some() {
-        resources.push(File::new(
-            "autoscaling.yaml",
-            services
-                .iter()
-                .filter_map(|s| overlay::autoscaler(catalog, env, s))
-                .collect(),
-        ));
-        resources.push(File::new(
-            "disruption-budgets.yaml",
-            services
-                .iter()
-                .filter_map(|s| overlay::disruption_budget(catalog, env, s))
-                .collect(),
-        ));
-    }
-    let backups = backup::cron_jobs(catalog, env, templates)?;
-    if !backups.is_empty() {
-        resources.push(File::new("backups.yaml", backups));
-    }
+    let mut k = overlay_kustomization(catalog, env);
+    overlay_files(catalog, env, templates, &mut |section, file| {
+        k.section(section).push(file);
+        Ok(())
+    })?;
+    Ok(k)
+}
+
+/// The kustomization of `overlays/<env>/` without its files: base, namespace, images.
+pub fn overlay_kustomization(catalog: &Catalog, env: &EnvironmentFile) -> Kustomization {
     let tag = env.tag.as_ref().unwrap_or(&catalog.platform.tag);
     let images = catalog
         .services()
@@ -209,15 +136,131 @@ fn overlay(
                 .to_string(),
         })
         .collect();
-    // An environment that grants no role (or has no backups) gets no empty file.
-    resources.retain(|f| !f.objects.is_empty());
-    patches.retain(|f| !f.objects.is_empty());
-    Ok(Kustomization {
+    Kustomization {
         dir: overlay_dir(env.name.as_str()),
         bases: vec![BASE.into()],
         namespace: Some(env.namespace.to_string()),
-        resources,
-        patches,
         images,
-    })
+        ..Default::default()
+    }
+}
+
+/// The files of `overlays/<env>/`, each handed to `sink` with its section as soon as it
+/// is rendered, in order within each section. An environment that grants no role (or
+/// has no backups) gets no empty file.
+pub fn overlay_files(
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    templates: &Templates,
+    sink: &mut dyn FnMut(Section, File) -> Result<()>,
+) -> Result<()> {
+    let mut sink = |section, file: File| {
+        if file.objects.is_empty() {
+            Ok(())
+        } else {
+            sink(section, file)
+        }
+    };
+    let mut patch = |file| sink(Section::Patches, file);
+    let services: Vec<&str> = catalog
+        .services()
+        .map(|s| s.service.name.as_str())
+        .collect();
+    let suffix = env
+        .namespace
+        .as_str()
+        .strip_prefix(&format!("{}-", catalog.platform.name))
+        .unwrap_or(env.name.as_str());
+    patch(File::new(
+        format!("patches/namespace-{suffix}.yaml"),
+        vec![overlay::namespace_patch(catalog, env)],
+    ))?;
+    patch(File::new(
+        "patches/environment-config.yaml",
+        vec![overlay::environment_config(env)],
+    ))?;
+    patch(File::new(
+        "patches/resource-limits.yaml",
+        services
+            .iter()
+            .map(|s| overlay::resource_limits(s, env))
+            .collect(),
+    ))?;
+    patch(File::new(
+        "patches/replica-counts.yaml",
+        services
+            .iter()
+            .map(|s| overlay::replica_count(s, env))
+            .collect(),
+    ))?;
+    let data_layer = overlay::data_volumes(catalog);
+    patch(File::new(
+        "replicas-config.yaml",
+        data_layer
+            .iter()
+            .map(|(deployment, ..)| overlay::single_instance(deployment))
+            .collect(),
+    ))?;
+    if env.storage.persistent {
+        patch(File::new(
+            "patches/storage.yaml",
+            data_layer
+                .iter()
+                .map(|(deployment, volume, claim, _)| {
+                    overlay::storage_patch(deployment, volume, claim)
+                })
+                .collect(),
+        ))?;
+    }
+    if env.zone_spread {
+        patch(File::new(
+            "patches/zone-spread.yaml",
+            services.iter().map(|s| overlay::zone_spread(s)).collect(),
+        ))?;
+    }
+    let mut resource = |file| sink(Section::Resources, file);
+    resource(File::new("quota.yaml", overlay::quota(catalog, env)))?;
+    resource(File::new(
+        "access.yaml",
+        security::role_bindings(catalog, env),
+    ))?;
+    resource(File::new(
+        "external-secrets.yaml",
+        security::external_secrets(catalog, env, templates)?,
+    ))?;
+    resource(File::new(
+        "ingress.yaml",
+        vec![security::ingress(catalog, env)],
+    ))?;
+    if env.storage.persistent {
+        resource(File::new(
+            "persistent-volumes.yaml",
+            data_layer
+                .iter()
+                .map(|(deployment, _, claim, size)| {
+                    overlay::pvc(catalog, env, claim, deployment, size)
+                })
+                .collect(),
+        ))?;
+    }
+    if env.autoscaling.is_some() {
+        resource(File::new(
+            "autoscaling.yaml",
+            services
+                .iter()
+                .filter_map(|s| overlay::autoscaler(catalog, env, s))
+                .collect(),
+        ))?;
+        resource(File::new(
+            "disruption-budgets.yaml",
+            services
+                .iter()
+                .filter_map(|s| overlay::disruption_budget(catalog, env, s))
+                .collect(),
+        ))?;
+    }
+    resource(File::new(
+        "backups.yaml",
+        backup::cron_jobs(catalog, env, templates)?,
+    ))
 }

@@ -8,7 +8,7 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::data::{MINIO, MINIO_SETUP, REDIS};
 use crate::descriptor::{Catalog, Layer};
@@ -161,8 +161,21 @@ pub fn policies(catalog: &Catalog) -> Vec<Object> {
         }),
     ];
     let flows = flows(catalog);
+    // Each workload's flows, in flow order: one pass instead of a scan per workload.
+    let mut by_workload: HashMap<&str, (Vec<&Flow>, Vec<&Flow>)> = HashMap::new();
+    for f in &flows {
+        if let Peer::Local(app) = &f.to {
+            by_workload.entry(app).or_default().0.push(f);
+        }
+        if let Peer::Local(app) = &f.from {
+            by_workload.entry(app).or_default().1.push(f);
+        }
+    }
     for workload in workloads(catalog) {
-        objects.push(workload_policy(catalog, &flows, &workload));
+        let (into, out_of) = by_workload
+            .get(workload.as_str())
+            .map_or((&[][..], &[][..]), |(i, o)| (&i[..], &o[..]));
+        objects.push(workload_policy(catalog, into, out_of, &workload));
     }
     objects
 }
@@ -234,21 +247,19 @@ pub fn backup_policies(catalog: &Catalog) -> Vec<Object> {
 }
 
 /// `<workload>-traffic`: exactly the flows into and out of one workload's pods.
-fn workload_policy(catalog: &Catalog, flows: &[Flow], workload: &str) -> Object {
+/// `into` and `out_of` are the flows to and from it, in flow order.
+fn workload_policy(catalog: &Catalog, into: &[&Flow], out_of: &[&Flow], workload: &str) -> Object {
     let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
     l.extend(catalog.platform.labels.clone());
-    let me = local(workload);
-    let ingress: Vec<NetworkPolicyIngressRule> = flows
+    let ingress: Vec<NetworkPolicyIngressRule> = into
         .iter()
-        .filter(|f| f.to == me)
         .map(|f| NetworkPolicyIngressRule {
             from: Some(vec![peer(&f.from)]),
             ports: Some(vec![port("TCP", f.port)]),
         })
         .collect();
-    let egress: Vec<NetworkPolicyEgressRule> = flows
+    let egress: Vec<NetworkPolicyEgressRule> = out_of
         .iter()
-        .filter(|f| f.from == me)
         .map(|f| NetworkPolicyEgressRule {
             to: Some(vec![peer(&f.to)]),
             ports: Some(vec![port("TCP", f.port)]),
