@@ -62,18 +62,45 @@ fn folder_files(k: &tree::Kustomization) -> Vec<(PathBuf, String)> {
     files
 }
 
-/// Emits `file` of the kustomization `k` into `files`, and keeps it in `k` without its
-/// objects (all `kustomization.yaml` needs is its path).
+/// Emits `file` of the kustomization folder `dir` into `files`, and keeps it in `list`
+/// without its objects (all `kustomization.yaml` needs is its path).
 fn emit_file(
     files: &mut Vec<(PathBuf, String)>,
-    k: &mut tree::Kustomization,
-    section: tree::Section,
+    dir: &str,
+    list: &mut Vec<tree::File>,
     mut file: tree::File,
-) -> Result<()> {
-    files.push(write::file(&k.dir, &file));
+) {
+    files.push(write::file(dir, &file));
     file.objects = Vec::new();
-    k.section(section).push(file);
-    Ok(())
+    list.push(file);
+}
+
+/// `platgen build <env>`, written to `out`: the overlay's patches are rendered first,
+/// then `base` and the overlay's own resources side by side (see [`tree::build_streamed`]).
+fn build_environment(
+    catalog: &descriptor::Catalog,
+    env: &descriptor::EnvironmentFile,
+    templates: &template::Templates,
+    out: &mut dyn std::io::Write,
+) -> Result<std::io::Result<()>> {
+    let mut top = objects::overlay_kustomization(catalog, env);
+    top.patches = objects::overlay_patches(catalog, env);
+    tree::build_streamed(
+        &top,
+        |add| {
+            objects::base_files(catalog, templates, &mut |file| {
+                file.objects.into_iter().for_each(&mut *add);
+                Ok(())
+            })
+        },
+        |add| {
+            objects::overlay_resources(catalog, env, templates, &mut |file| {
+                file.objects.into_iter().for_each(&mut *add);
+                Ok(())
+            })
+        },
+        out,
+    )
 }
 
 /// A loaded project: validated descriptors and the tree they produce.
@@ -89,7 +116,12 @@ impl Platform {
         let project = model::Project::load(root)?;
         let templates = template::Templates::load(root)?;
         let tree = objects::tree(&project, &templates)?;
-        Ok(Platform::with_tree(project, tree))
+        let targets = targets(&project);
+        Ok(Platform {
+            project,
+            tree,
+            targets,
+        })
     }
 
     /// What `platgen build <name>` prints, written to `out` as it is rendered: only the
@@ -97,38 +129,22 @@ impl Platform {
     pub fn build_to(root: &Path, name: &str, out: &mut dyn std::io::Write) -> Result<()> {
         let project = model::Project::load(root)?;
         let templates = template::Templates::load(root)?;
-        let platform = Platform::with_tree(project, tree::Tree::default());
-        let target = platform.target(name)?.clone();
-        let catalog = &platform.project.catalog;
-        let written = match platform.project.environment(&target.name) {
-            Some(env) if target.kind == TargetKind::Environment => std::thread::scope(|scope| {
-                // `base` is rendered on a second thread while this one renders the
-                // overlay, then patches and emits each base object as it arrives.
-                let (files, rendered) = std::sync::mpsc::sync_channel::<tree::File>(64);
-                let templates = &templates;
-                let renderer = scope.spawn(move || {
-                    objects::base_files(catalog, templates, &mut |file| {
-                        // Only fails when the overlay failed: stop, that error is reported.
-                        files.send(file).map_err(|_| Error::Usage(String::new()))
-                    })
-                });
-                let mut overlay = objects::overlay(catalog, env, templates)?;
-                let own = std::mem::take(&mut overlay.resources);
-                let mut build = tree::Streamed::new(&overlay);
-                build.own(own.into_iter().flat_map(|f| f.objects));
-                for file in rendered {
-                    file.objects.into_iter().for_each(|o| build.add(o));
-                }
-                renderer.join().expect("rendering base does not panic")?;
-                Ok::<_, Error>(build.finish(out))
-            })?,
-            _ => {
-                let k = components::kustomization(&platform.project, &templates, &target.name)?;
-                let dir = k.dir.clone();
+        let catalog = &project.catalog;
+        let written = match find_target(&targets(&project), name)? {
+            Target {
+                kind: TargetKind::Environment,
+                name,
+                ..
+            } => {
+                let env = project.environment(name).expect("a target of the project");
+                build_environment(catalog, env, &templates, out)?
+            }
+            Target { name, dir, .. } => {
+                let k = components::kustomization(&project, &templates, name)?;
                 let tree = tree::Tree {
                     kustomizations: vec![k],
                 };
-                emit::write_stream(out, &tree.build(&dir))
+                emit::write_stream(out, &tree.build(dir))
             }
         };
         match written.and_then(|()| out.flush()) {
@@ -161,14 +177,19 @@ impl Platform {
                         ..Default::default()
                     };
                     objects::base_files(catalog, &templates, &mut |file| {
-                        emit_file(&mut files, &mut k, tree::Section::Resources, file)
+                        emit_file(&mut files, &k.dir, &mut k.resources, file);
+                        Ok(())
                     })?;
                     files.push(write::kustomization_file(&k));
                 }
                 Part::Overlay(env) => {
                     let mut k = objects::overlay_kustomization(catalog, env);
-                    objects::overlay_files(catalog, env, &templates, &mut |section, file| {
-                        emit_file(&mut files, &mut k, section, file)
+                    for patch in objects::overlay_patches(catalog, env) {
+                        emit_file(&mut files, &k.dir, &mut k.patches, patch);
+                    }
+                    objects::overlay_resources(catalog, env, &templates, &mut |file| {
+                        emit_file(&mut files, &k.dir, &mut k.resources, file);
+                        Ok(())
                     })?;
                     files.push(write::kustomization_file(&k));
                 }
@@ -187,38 +208,35 @@ impl Platform {
         Ok(files)
     }
 
-    fn with_tree(project: model::Project, tree: tree::Tree) -> Platform {
-        let mut targets: Vec<Target> = project
-            .environments
-            .iter()
-            .map(|e| Target {
-                name: e.name.to_string(),
-                kind: TargetKind::Environment,
-                dir: objects::overlay_dir(e.name.as_str()),
-            })
-            .collect();
-        targets.extend(objects::components().iter().map(|c| Target {
-            name: (*c).to_owned(),
-            kind: TargetKind::Component,
-            dir: objects::component_dir(c),
-        }));
-        Platform {
-            project,
-            tree,
-            targets,
-        }
-    }
-
     pub fn target(&self, name: &str) -> Result<&Target> {
-        self.targets.iter().find(|t| t.name == name).ok_or_else(|| {
-            let names = self.targets.iter().map(|t| t.name.as_str());
-            Error::UnknownTarget {
-                name: name.to_owned(),
-                suggestion: source::closest(name, names.clone()).map(str::to_owned),
-                available: names.collect::<Vec<_>>().join(", "),
-            }
-        })
+        find_target(&self.targets, name)
     }
+}
+
+/// Every target of a project: its environments, then the shared components.
+fn targets(project: &model::Project) -> Vec<Target> {
+    let environments = project.environments.iter().map(|e| Target {
+        name: e.name.to_string(),
+        kind: TargetKind::Environment,
+        dir: objects::overlay_dir(e.name.as_str()),
+    });
+    let components = objects::components().iter().map(|c| Target {
+        name: (*c).to_owned(),
+        kind: TargetKind::Component,
+        dir: objects::component_dir(c),
+    });
+    environments.chain(components).collect()
+}
+
+fn find_target<'t>(targets: &'t [Target], name: &str) -> Result<&'t Target> {
+    targets.iter().find(|t| t.name == name).ok_or_else(|| {
+        let names = targets.iter().map(|t| t.name.as_str());
+        Error::UnknownTarget {
+            name: name.to_owned(),
+            suggestion: source::closest(name, names.clone()).map(str::to_owned),
+            available: names.collect::<Vec<_>>().join(", "),
+        }
+    })
 }
 
 #[cfg(test)]

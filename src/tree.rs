@@ -47,22 +47,6 @@ pub struct Kustomization {
     pub images: Vec<ImageTag>,
 }
 
-/// The two lists of files of a kustomization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
-    Resources,
-    Patches,
-}
-
-impl Kustomization {
-    pub fn section(&mut self, section: Section) -> &mut Vec<File> {
-        match section {
-            Section::Resources => &mut self.resources,
-            Section::Patches => &mut self.patches,
-        }
-    }
-}
-
 /// The whole tree `platgen write` lays out.
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
@@ -92,73 +76,64 @@ impl Tree {
     }
 }
 
-/// [`Tree::build`] of one kustomization over bases that transform nothing themselves
-/// (no patches, `namespace:` or `images:`: platgen's overlays over `base`), fed its
-/// resources as they are rendered. Each object is patched, namespaced, retagged and
-/// emitted at once and only its text is kept, so the rendered objects never need to be
-/// in memory together. The output is [`crate::emit::stream`] of [`Tree::build`].
-///
-/// Use: [`Streamed::new`] with the kustomization, [`Streamed::own`] with its own
-/// resources (taken out of it), [`Streamed::add`] for each resource of its bases in
-/// accumulation order, then [`Streamed::finish`].
-pub struct Streamed<'k> {
+/// What one kustomization does to the objects it accumulates, applied one object at a
+/// time as they are rendered: its patches (each to the first object of its identity),
+/// then `namespace:`, then `images:`. Over bases that transform nothing themselves
+/// (platgen's overlays over `base`), [`write_sorted`] of the [`Document`]s of every
+/// accumulated object, in accumulation order, prints [`crate::emit::stream`] of
+/// [`Tree::build`]; only the text of each object is kept.
+pub struct Transform<'k> {
     top: &'k Kustomization,
+    images: Images<'k>,
     /// The patches of each (kind, name, namespace) not applied yet, in patch order.
     patches: HashMap<(String, String, String), Vec<&'k Object>>,
-    images: Images<'k>,
-    /// The emitted documents of the bases' resources, in accumulation order.
-    added: Vec<Document>,
-    /// The kustomization's own resources (accumulated after the bases'): emitted at
-    /// once unless a patch may still target them.
-    own: Vec<Result<Document, Object>>,
 }
 
-/// One emitted object: what the sort reads of it (`apiVersion`, `kind`, `metadata.name`
-/// and `.namespace`), and its text.
-struct Document {
+/// One transformed object: its place in kustomize's order and its text.
+pub struct Document {
     key: object::SortKey,
     text: String,
 }
 
-impl<'k> Streamed<'k> {
-    pub fn new(top: &'k Kustomization) -> Streamed<'k> {
-        let mut patches: HashMap<_, Vec<&Object>> = HashMap::new();
-        for patch in top.patches.iter().flat_map(|f| &f.objects) {
-            patches.entry(Targets::key(patch)).or_default().push(patch);
+impl<'k> Transform<'k> {
+    pub fn new(top: &'k Kustomization) -> Transform<'k> {
+        Transform::with_patches(top, top.patches.iter().flat_map(|f| &f.objects))
+    }
+
+    /// `top`'s namespace and images, and these patches (in order) instead of its own.
+    pub fn with_patches(
+        top: &'k Kustomization,
+        patches: impl IntoIterator<Item = &'k Object>,
+    ) -> Transform<'k> {
+        let mut by_target: HashMap<_, Vec<&Object>> = HashMap::new();
+        for patch in patches {
+            by_target
+                .entry(Targets::key(patch))
+                .or_default()
+                .push(patch);
         }
-        Streamed {
+        let patches = by_target;
+        Transform {
             top,
-            patches,
             images: Images::new(&top.images),
-            added: Vec::new(),
-            own: Vec::new(),
+            patches,
         }
     }
 
-    /// The kustomization's own resources, before any [`Streamed::add`]. Those no patch
-    /// names are emitted (and freed) now; a patch goes to the first object of its
-    /// identity, which may still come from a base.
-    pub fn own(&mut self, objects: impl IntoIterator<Item = Object>) {
-        for object in objects {
-            let entry = if self.patches.contains_key(&Targets::key(&object)) {
-                Err(object)
-            } else {
-                Ok(self.document(object))
-            };
-            self.own.push(entry);
-        }
+    /// A patch not applied yet targets `object`'s identity.
+    pub fn patches(&self, object: &Object) -> bool {
+        self.patches.contains_key(&Targets::key(object))
     }
 
-    /// The next resource of the bases, in accumulation order.
-    pub fn add(&mut self, object: Object) {
-        let document = self.document(object);
-        self.added.push(document);
+    /// The patches no object has claimed yet.
+    pub fn unclaimed(&self) -> impl Iterator<Item = &'k Object> + '_ {
+        self.patches.values().flatten().copied()
     }
 
-    /// Applies what is still to apply to `object` and emits it.
-    fn document(&mut self, mut object: Object) -> Document {
-        // A patch goes to the first object of its identity: this one when its patches
-        // are still waiting (a patch never changes the identity it matched).
+    /// The next accumulated object, transformed and emitted. The patches of its identity
+    /// go to it when no earlier object claimed them (a patch never changes the identity
+    /// it matched).
+    pub fn document(&mut self, mut object: Object) -> Document {
         if let Some(patches) = self.patches.remove(&Targets::key(&object)) {
             for patch in patches {
                 merge(&mut object, patch);
@@ -175,36 +150,74 @@ impl<'k> Streamed<'k> {
             text: crate::emit::document(&object),
         }
     }
+}
 
-    /// Writes the stream.
-    ///
-    /// # Panics
-    /// When a patch matched no resource, as [`Tree::build`] does.
-    pub fn finish(mut self, out: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
-        let own = std::mem::take(&mut self.own);
-        let own: Vec<Document> = own
-            .into_iter()
-            .map(|entry| entry.unwrap_or_else(|object| self.document(object)))
-            .collect();
-        if let Some(patch) = self.patches.values().flatten().next() {
+/// What `kubectl kustomize` prints for the overlay `top` over bases that transform
+/// nothing themselves, rendered by two producers at once, each handing its objects to
+/// `add` in accumulation order: `base` on a second thread (the bases' objects), `own`
+/// on this one (the overlay's own resources). Each object is transformed and emitted
+/// as it comes; only its text is kept. Returns the first error of `own`, then of `base`.
+///
+/// # Panics
+/// When a patch matches no object, as [`Tree::build`] does.
+pub fn build_streamed<E: Send>(
+    top: &Kustomization,
+    base: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E> + Send,
+    own: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E>,
+    out: &mut (impl std::io::Write + ?Sized),
+) -> Result<std::io::Result<()>, E> {
+    std::thread::scope(|scope| {
+        let base = scope.spawn(|| {
+            let mut transform = Transform::new(top);
+            let mut documents = Vec::new();
+            base(&mut |object| documents.push(transform.document(object)))?;
+            let unclaimed: Vec<&Object> = transform.unclaimed().collect();
+            Ok((documents, unclaimed))
+        });
+        // The overlay's own objects come after the bases': one whose identity a patch
+        // names waits until the bases' objects have claimed theirs.
+        let mut transform = Transform::new(top);
+        let mut waiting = Vec::new();
+        own(&mut |object| {
+            waiting.push(if transform.patches(&object) {
+                Err(object)
+            } else {
+                Ok(transform.document(object))
+            });
+        })?;
+        let (mut documents, unclaimed) = base.join().expect("the base producer does not panic")?;
+        let mut rest = Transform::with_patches(top, unclaimed);
+        documents.extend(
+            waiting
+                .into_iter()
+                .map(|o| o.unwrap_or_else(|o| rest.document(o))),
+        );
+        if let Some(patch) = rest.unclaimed().next() {
             panic!(
                 "patch {} {} matches nothing",
                 object::kind(patch),
                 object::name(patch)
             );
         }
-        let documents: Vec<Document> = self.added.into_iter().chain(own).collect();
-        let mut order: Vec<usize> = (0..documents.len()).collect();
-        // Stable: equal keys keep accumulation order, as when sorting whole objects.
-        order.sort_by(|&a, &b| documents[a].key.cmp(&documents[b].key));
-        for (n, &i) in order.iter().enumerate() {
-            if n > 0 {
-                out.write_all(b"---\n")?;
-            }
-            out.write_all(documents[i].text.as_bytes())?;
+        Ok(write_sorted(out, &documents))
+    })
+}
+
+/// Writes the documents, given in accumulation order, as kustomize's sorted stream.
+pub fn write_sorted(
+    out: &mut (impl std::io::Write + ?Sized),
+    documents: &[Document],
+) -> std::io::Result<()> {
+    let mut order: Vec<usize> = (0..documents.len()).collect();
+    // Stable: equal keys keep accumulation order, as when sorting whole objects.
+    order.sort_by(|&a, &b| documents[a].key.cmp(&documents[b].key));
+    for (n, &i) in order.iter().enumerate() {
+        if n > 0 {
+            out.write_all(b"---\n")?;
         }
-        Ok(())
+        out.write_all(documents[i].text.as_bytes())?;
     }
+    Ok(())
 }
 
 /// What a kustomization does to the objects it accumulated: patches, then `namespace:`,
@@ -540,7 +553,7 @@ mod tests {
     }
 
     #[test]
-    fn a_streamed_build_equals_the_build() {
+    fn transformed_documents_print_the_build() {
         let mut overlay = kustomization(
             "overlay",
             vec![
@@ -572,13 +585,27 @@ mod tests {
             ],
             vec![],
         );
-        let mut streamed = Streamed::new(&overlay);
-        streamed.own(overlay.resources.iter().flat_map(|f| f.objects.clone()));
-        for o in base.resources.iter().flat_map(|f| &f.objects) {
-            streamed.add(o.clone());
-        }
         let mut out = Vec::new();
-        streamed.finish(&mut out).expect("writes to a Vec");
+        let objects = |k: &Kustomization| -> Vec<Object> {
+            k.resources.iter().flat_map(|f| f.objects.clone()).collect()
+        };
+        let (from_base, from_overlay) = (objects(&base), objects(&overlay));
+        let mut top = overlay.clone();
+        top.resources.clear();
+        build_streamed(
+            &top,
+            |add| {
+                from_base.into_iter().for_each(add);
+                Ok::<_, ()>(())
+            },
+            |add| {
+                from_overlay.into_iter().for_each(add);
+                Ok(())
+            },
+            &mut out,
+        )
+        .expect("no producer fails")
+        .expect("writes to a Vec");
         let tree = Tree {
             kustomizations: vec![base, overlay.clone()],
         };
@@ -586,15 +613,6 @@ mod tests {
             String::from_utf8(out).expect("UTF-8"),
             crate::emit::stream(&tree.build("overlay"))
         );
-    }
-
-    #[test]
-    #[should_panic(expected = "patch ConfigMap nope matches nothing")]
-    fn a_streamed_patch_that_matches_nothing_panics() {
-        let overlay = kustomization("overlay", vec![], vec![config_map("nope", None, json!({}))]);
-        Streamed::new(&overlay)
-            .finish(&mut Vec::new())
-            .expect("writes to a Vec");
     }
 
     #[test]

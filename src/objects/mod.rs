@@ -14,7 +14,7 @@ use crate::descriptor::{Catalog, EnvironmentFile};
 use crate::error::Result;
 use crate::model::Project;
 use crate::template::Templates;
-use crate::tree::{File, ImageTag, Kustomization, Section, Tree};
+use crate::tree::{File, ImageTag, Kustomization, Tree};
 
 /// Folder of the environment-neutral objects.
 pub const BASE: &str = "base";
@@ -115,8 +115,9 @@ pub fn overlay(
     templates: &Templates,
 ) -> Result<Kustomization> {
     let mut k = overlay_kustomization(catalog, env);
-    overlay_files(catalog, env, templates, &mut |section, file| {
-        k.section(section).push(file);
+    k.patches = overlay_patches(catalog, env);
+    overlay_resources(catalog, env, templates, &mut |file| {
+        k.resources.push(file);
         Ok(())
     })?;
     Ok(k)
@@ -145,23 +146,9 @@ pub fn overlay_kustomization(catalog: &Catalog, env: &EnvironmentFile) -> Kustom
     }
 }
 
-/// The files of `overlays/<env>/`, each handed to `sink` with its section as soon as it
-/// is rendered, in order within each section. An environment that grants no role (or
-/// has no backups) gets no empty file.
-pub fn overlay_files(
-    catalog: &Catalog,
-    env: &EnvironmentFile,
-    templates: &Templates,
-    sink: &mut dyn FnMut(Section, File) -> Result<()>,
-) -> Result<()> {
-    let mut sink = |section, file: File| {
-        if file.objects.is_empty() {
-            Ok(())
-        } else {
-            sink(section, file)
-        }
-    };
-    let mut patch = |file| sink(Section::Patches, file);
+/// The patch files of `overlays/<env>/` (none empty).
+pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
+    let mut patches = Vec::new();
     let services: Vec<&str> = catalog
         .services()
         .map(|s| s.service.name.as_str())
@@ -171,38 +158,38 @@ pub fn overlay_files(
         .as_str()
         .strip_prefix(&format!("{}-", catalog.platform.name))
         .unwrap_or(env.name.as_str());
-    patch(File::new(
+    patches.push(File::new(
         format!("patches/namespace-{suffix}.yaml"),
         vec![overlay::namespace_patch(catalog, env)],
-    ))?;
-    patch(File::new(
+    ));
+    patches.push(File::new(
         "patches/environment-config.yaml",
         vec![overlay::environment_config(env)],
-    ))?;
-    patch(File::new(
+    ));
+    patches.push(File::new(
         "patches/resource-limits.yaml",
         services
             .iter()
             .map(|s| overlay::resource_limits(s, env))
             .collect(),
-    ))?;
-    patch(File::new(
+    ));
+    patches.push(File::new(
         "patches/replica-counts.yaml",
         services
             .iter()
             .map(|s| overlay::replica_count(s, env))
             .collect(),
-    ))?;
+    ));
     let data_layer = overlay::data_volumes(catalog);
-    patch(File::new(
+    patches.push(File::new(
         "replicas-config.yaml",
         data_layer
             .iter()
             .map(|(deployment, ..)| overlay::single_instance(deployment))
             .collect(),
-    ))?;
+    ));
     if env.storage.persistent {
-        patch(File::new(
+        patches.push(File::new(
             "patches/storage.yaml",
             data_layer
                 .iter()
@@ -210,15 +197,38 @@ pub fn overlay_files(
                     overlay::storage_patch(deployment, volume, claim)
                 })
                 .collect(),
-        ))?;
+        ));
     }
     if env.zone_spread {
-        patch(File::new(
+        patches.push(File::new(
             "patches/zone-spread.yaml",
             services.iter().map(|s| overlay::zone_spread(s)).collect(),
-        ))?;
+        ));
     }
-    let mut resource = |file| sink(Section::Resources, file);
+    patches.retain(|f| !f.objects.is_empty());
+    patches
+}
+
+/// The resource files of `overlays/<env>/`, each handed to `sink` as soon as it is
+/// rendered. An environment that grants no role (or has no backups) gets no empty file.
+pub fn overlay_resources(
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    templates: &Templates,
+    sink: &mut dyn FnMut(File) -> Result<()>,
+) -> Result<()> {
+    let mut resource = |file: File| {
+        if file.objects.is_empty() {
+            Ok(())
+        } else {
+            sink(file)
+        }
+    };
+    let services: Vec<&str> = catalog
+        .services()
+        .map(|s| s.service.name.as_str())
+        .collect();
+    let data_layer = overlay::data_volumes(catalog);
     resource(File::new("quota.yaml", overlay::quota(catalog, env)))?;
     resource(File::new(
         "access.yaml",
