@@ -109,7 +109,7 @@ pub fn base_files(
 }
 
 /// `overlays/<env>/`: the environment's namespace, image tags, patches and own resources.
-pub fn overlay(
+fn overlay(
     catalog: &Catalog,
     env: &EnvironmentFile,
     templates: &Templates,
