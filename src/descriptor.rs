@@ -169,6 +169,9 @@ pub struct Mysql {
 pub struct Exporter {
     pub image: String,
     pub port: Port,
+    /// The MySQL user the exporter signs in as: created at database initialisation with
+    /// status privileges only, its password the secret's `exporter-password`.
+    pub user: Name,
     pub resources: Resources,
 }
 

@@ -71,22 +71,37 @@ struct InitContext<'a> {
     database: &'a str,
     charset: &'a str,
     collation: &'a str,
+    exporter_user: &'a str,
+    secrets: &'a str,
 }
+
+/// Where a MySQL pod mounts its database secret.
+const MYSQL_SECRETS: &str = "/run/secrets/mysql";
 
 /// One init ConfigMap per database: each instance creates only its own database.
 pub fn mysql_init(catalog: &Catalog, templates: &Templates, db: &DatabaseView) -> Result<Object> {
-    let sql = templates.text(
-        "mysql/init.sql.j2",
-        &InitContext {
-            database: &db.database.name,
-            charset: &db.database.charset,
-            collation: &db.database.collation,
-        },
-    )?;
+    let context = InitContext {
+        database: &db.database.name,
+        charset: &db.database.charset,
+        collation: &db.database.collation,
+        exporter_user: catalog.mysql.exporter.user.as_str(),
+        secrets: MYSQL_SECRETS,
+    };
+    // The entrypoint runs these in name order, once, on an empty data directory.
+    let data = BTreeMap::from([
+        (
+            "01-init.sql".to_owned(),
+            templates.text("mysql/init.sql.j2", &context)?,
+        ),
+        (
+            "02-exporter-user.sh".to_owned(),
+            templates.text("mysql/exporter-user.sh.j2", &context)?,
+        ),
+    ]);
     let l = data_labels(catalog, &db.deployment(), "database");
     Ok(object(&ConfigMap {
         metadata: meta(db.init_config_map(), &l),
-        data: Some(BTreeMap::from([("01-init.sql".to_owned(), sql)])),
+        data: Some(data),
         ..Default::default()
     }))
 }
@@ -97,7 +112,7 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
     let m = &catalog.mysql;
     let name = db.deployment();
     let l = data_labels(catalog, &name, "database");
-    let secrets = "/run/secrets/mysql";
+    let secrets = MYSQL_SECRETS;
     let container = Container {
         args: Some(m.args.clone()),
         env: Some(vec![
@@ -156,14 +171,16 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
     ]
 }
 
-/// The mysqld-exporter sidecar: its client config is written from the mounted secret at
-/// start, so no credential appears in the pod spec.
+/// The mysqld-exporter sidecar, signed in as the exporter user (status privileges
+/// only): its client config is written from the mounted secret at start, so no
+/// credential appears in the pod spec.
 fn mysql_exporter(catalog: &Catalog, secrets: &str) -> Container {
     let e = &catalog.mysql.exporter;
     let script = format!(
         "printf '[client]\\nuser=%s\\npassword=%s\\nhost=127.0.0.1\\nport=3306\\n' \
-         \"$(cat {secrets}/username)\" \"$(cat {secrets}/password)\" > /tmp/my.cnf && \
+         '{}' \"$(cat {secrets}/exporter-password)\" > /tmp/my.cnf && \
          exec /bin/mysqld_exporter --config.my-cnf=/tmp/my.cnf --web.listen-address=:{}",
+        e.user,
         e.port.get()
     );
     Container {

@@ -57,7 +57,12 @@ pub fn role_bindings(catalog: &Catalog, env: &EnvironmentFile) -> Vec<Object> {
 pub fn secrets(catalog: &Catalog) -> Vec<(String, Vec<&'static str>)> {
     let mut secrets: Vec<(String, Vec<&'static str>)> = catalog
         .databases()
-        .map(|db| (db.secret(), vec!["root-password", "username", "password"]))
+        .map(|db| {
+            (
+                db.secret(),
+                vec!["root-password", "username", "password", "exporter-password"],
+            )
+        })
         .collect();
     secrets.push((REDIS_SECRET.into(), vec!["password"]));
     secrets.push((MINIO_SECRET.into(), vec!["root-user", "root-password"]));
