@@ -112,11 +112,10 @@ impl<'k> Transform<'k> {
                 .or_default()
                 .push(patch);
         }
-        let patches = by_target;
         Transform {
             top,
             images: Images::new(&top.images),
-            patches,
+            patches: by_target,
         }
     }
 
@@ -131,8 +130,9 @@ impl<'k> Transform<'k> {
     }
 
     /// The next accumulated object, transformed and emitted. The patches of its identity
-    /// go to it when no earlier object claimed them (a patch never changes the identity
-    /// it matched).
+    /// go to it when no earlier object claimed them. Unlike [`Tree::build`], this takes
+    /// the identity a patch matches to stay as it was: platgen's patches never rename
+    /// or re-kind their target (a test compares both paths on the shipped project).
     pub fn document(&mut self, mut object: Object) -> Document {
         if let Some(patches) = self.patches.remove(&Targets::key(&object)) {
             for patch in patches {
