@@ -90,6 +90,7 @@ impl Project {
             return Err(Error::Descriptors(problems));
         };
         check_catalog(catalog_source, &catalog, &mut problems);
+        check_dashboards(root, catalog_source, &catalog, &mut problems);
         let mut namespaces = BTreeMap::new();
         for (source, env) in &environments {
             check_environment(source, &catalog, env, &mut problems);
@@ -314,6 +315,40 @@ impl Checker<'_> {
     }
 }
 
+/// Each dashboard of the catalog names its template, a file of the project.
+fn check_dashboards(root: &Path, source: &Source, catalog: &Catalog, problems: &mut Vec<String>) {
+    let folder = crate::components::monitoring::DASHBOARD_TEMPLATES;
+    let dir = root.join(crate::template::TEMPLATE_DIR).join(folder);
+    let mut available: Vec<String> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".json.j2")?;
+            (!stem.starts_with('_')).then(|| stem.to_owned())
+        })
+        .collect();
+    available.sort();
+    let mut c = Checker { source, problems };
+    let dashboards = KeyPath::root()
+        .key("components")
+        .key("monitoring")
+        .key("dashboards");
+    for (i, dashboard) in catalog.components.monitoring.dashboards.iter().enumerate() {
+        let name = dashboard.name.as_str();
+        if !available.iter().any(|a| a == name) {
+            c.unresolved(
+                &dashboards.index(i).key("name"),
+                false,
+                &format!("dashboard template ({folder}/<name>.json.j2)"),
+                name,
+                available.iter().map(String::as_str),
+            );
+        }
+    }
+}
+
 fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>) {
     let mut c = Checker { source, problems };
     let root = KeyPath::root();
@@ -414,6 +449,33 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
                 &databases.index(i).key("name"),
                 format!("database `{}` is not used by any service", db.name),
                 "every database owned by one service",
+                None,
+            );
+        }
+    }
+    // Two charts install into namespaces the rest of the catalog names.
+    let argocd = &catalog.components.argocd;
+    let charts = root.key("components").key("argocd").key("charts");
+    let shared = [
+        (
+            "argoCd",
+            &argocd.charts.argo_cd,
+            "components.argocd.namespace",
+            argocd.namespace.as_str(),
+        ),
+        (
+            "traefik",
+            &argocd.charts.traefik,
+            "security.ingressNamespace",
+            catalog.security.ingress_namespace.as_str(),
+        ),
+    ];
+    for (key, chart, other, expected) in shared {
+        if chart.namespace() != expected {
+            c.report(
+                &charts.key(key).key("namespace"),
+                format!("the {key} chart installs into `{}`", chart.namespace()),
+                &format!("`{expected}`, the namespace {other} names"),
                 None,
             );
         }

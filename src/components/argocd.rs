@@ -22,7 +22,7 @@ use super::{
     environment_namespaces, namespace,
 };
 use crate::descriptor::{Catalog, EnvironmentFile, Sync};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Project;
 use crate::object::Object;
 use crate::scalar::Name;
@@ -140,7 +140,6 @@ impl Chart {
 pub fn files(project: &Project, templates: &Templates) -> Result<Vec<File>> {
     let catalog = &project.catalog;
     let settings = &catalog.components.argocd;
-    check(catalog)?;
     let l = component_labels(catalog, ARGOCD);
     let mut install = vec![namespace(
         settings.namespace.as_str(),
@@ -168,40 +167,6 @@ pub fn files(project: &Project, templates: &Templates) -> Result<Vec<File>> {
         File::new("operators.yaml", operators),
         File::new("applications.yaml", applications),
     ])
-}
-
-/// Namespaces a chart must share with the rest of the catalog.
-fn check(catalog: &Catalog) -> Result<()> {
-    let settings = &catalog.components.argocd;
-    let pairs = [
-        (
-            "argoCd",
-            &settings.charts.argo_cd,
-            "components.argocd.namespace",
-            settings.namespace.as_str(),
-        ),
-        (
-            "traefik",
-            &settings.charts.traefik,
-            "security.ingressNamespace",
-            catalog.security.ingress_namespace.as_str(),
-        ),
-    ];
-    let problems: Vec<String> = pairs
-        .iter()
-        .filter(|(_, chart, _, expected)| chart.namespace() != *expected)
-        .map(|(key, chart, other, expected)| {
-            format!(
-                "environments/platform.yaml: components.argocd.charts.{key}.namespace is `{}` but {other} is `{expected}`: they must be the same namespace",
-                chart.namespace()
-            )
-        })
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Descriptors(problems))
-    }
 }
 
 /// The Application of the Git-sourced folder `path` or of a Helm chart.

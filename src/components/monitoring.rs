@@ -242,6 +242,9 @@ const GRAFANA: &str = "grafana";
 const GRAFANA_PORT: u16 = 3000;
 const GRAFANA_ADMIN: &str = "grafana-admin";
 const DASHBOARD_DIR: &str = "/etc/grafana/dashboards";
+
+/// The folder under `templates/` of the dashboards, one `<name>.json.j2` each.
+pub const DASHBOARD_TEMPLATES: &str = "components/monitoring/dashboards";
 const JAEGER: &str = "jaeger";
 /// Jaeger's collector ports (OTLP gRPC and HTTP, Jaeger gRPC and HTTP) and its query port.
 const JAEGER_COLLECTOR: [u16; 4] = [4317, 4318, 14250, 14268];
@@ -976,10 +979,7 @@ fn dashboards(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
         .iter()
         .map(|dashboard| {
             let json = templates.json(
-                &format!(
-                    "components/monitoring/dashboards/{}.json.j2",
-                    dashboard.name
-                ),
+                &format!("{DASHBOARD_TEMPLATES}/{}.json.j2", dashboard.name),
                 &DashboardContext {
                     uid: format!("{}-{}", catalog.platform.name, dashboard.name),
                     title: &dashboard.title,

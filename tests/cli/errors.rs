@@ -273,3 +273,39 @@ fn every_problem_is_reported_at_once() {
         .stderr_has("environments/production.yaml:")
         .stderr_has("2 problem(s)");
 }
+
+#[test]
+fn a_chart_namespace_that_differs_from_the_catalog_is_located() {
+    let file = "environments/platform.yaml";
+    let from = "        chart: traefik\n        version: 37.3.0\n        namespace: traefik\n";
+    let to = "        chart: traefik\n        version: 37.3.0\n        namespace: ingress\n";
+    let at = edited_location(file, from, to, "ingress");
+    rejects(
+        file,
+        from,
+        to,
+        &[
+            &at,
+            "the traefik chart installs into `ingress`",
+            "expected: `traefik`, the namespace security.ingressNamespace names",
+        ],
+    );
+}
+
+#[test]
+fn a_dashboard_without_its_template_is_located() {
+    let file = "environments/platform.yaml";
+    let from = "{name: rabbitmq, title: RabbitMQ messaging}";
+    let to = "{name: rabbitmg, title: RabbitMQ messaging}";
+    let at = edited_location(file, from, to, "rabbitmg");
+    rejects(
+        file,
+        from,
+        to,
+        &[
+            &at,
+            "dashboard template (components/monitoring/dashboards/<name>.json.j2) `rabbitmg` is not defined",
+            "did you mean `rabbitmq`?",
+        ],
+    );
+}
