@@ -47,12 +47,9 @@ pub fn document(value: &Value) -> String {
 /// separator, every document ends with a newline).
 pub fn stream<'a>(values: impl IntoIterator<Item = &'a Value>) -> String {
     let mut writer = Writer::default();
-    for (i, value) in values.into_iter().enumerate() {
-        if i > 0 {
-            writer.out.push_str("---\n");
-        }
-        writer.document(value);
-    }
+    writer
+        .stream(values, |_| Ok(()))
+        .expect("emitting into a String cannot fail");
     writer.out
 }
 
@@ -67,16 +64,13 @@ pub fn write_stream<'a>(
         out: String::with_capacity(2 * CHUNK),
         ..Writer::default()
     };
-    for (i, value) in values.into_iter().enumerate() {
-        if i > 0 {
-            writer.out.push_str("---\n");
+    writer.stream(values, |text| {
+        if text.len() >= CHUNK {
+            out.write_all(text.as_bytes())?;
+            text.clear();
         }
-        writer.document(value);
-        if writer.out.len() >= CHUNK {
-            out.write_all(writer.out.as_bytes())?;
-            writer.out.clear();
-        }
-    }
+        Ok(())
+    })?;
     out.write_all(writer.out.as_bytes())
 }
 
@@ -150,6 +144,23 @@ enum Style {
 }
 
 impl Writer {
+    /// The documents joined by "---\n", `after` called with the text so far after each
+    /// (to write it out and clear it).
+    fn stream<'a>(
+        &mut self,
+        values: impl IntoIterator<Item = &'a Value>,
+        mut after: impl FnMut(&mut String) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.out.push_str("---\n");
+            }
+            self.document(value);
+            after(&mut self.out)?;
+        }
+        Ok(())
+    }
+
     fn document(&mut self, value: &Value) {
         self.column = 0;
         self.whitespace = true;
