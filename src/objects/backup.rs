@@ -5,7 +5,7 @@ use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 use serde::Serialize;
 
-use super::data::MINIO;
+use super::data::{MINIO, MYSQL_SECRETS};
 use super::network::BACKUP_APP;
 use super::pod;
 use super::workloads::MINIO_SECRET;
@@ -23,6 +23,7 @@ struct BackupContext<'a> {
     bucket: &'a str,
     environment: &'a str,
     retention_days: u32,
+    secrets: &'a str,
 }
 
 pub fn cron_jobs(
@@ -56,6 +57,7 @@ fn cron_job(
         bucket: catalog.mysql.backup.bucket.as_str(),
         environment: env.name.as_str(),
         retention_days: backup.retention_days,
+        secrets: MYSQL_SECRETS,
     };
     let dump_script = templates.text("backup/mysql-dump.sh.j2", &context)?;
     let upload_script = templates.text("backup/upload.sh.j2", &context)?;
@@ -66,7 +68,7 @@ fn cron_job(
         resources: Some(pod::resources(&mysql.resources)),
         volume_mounts: Some(vec![
             pod::mount("backup", "/backup", false),
-            pod::mount("credentials", "/run/secrets/mysql", true),
+            pod::mount("credentials", MYSQL_SECRETS, true),
         ]),
         ..pod::container("dump", &mysql.image, mysql.run_as_user)
     };

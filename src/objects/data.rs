@@ -76,7 +76,7 @@ struct InitContext<'a> {
 }
 
 /// Where a MySQL pod mounts its database secret.
-const MYSQL_SECRETS: &str = "/run/secrets/mysql";
+pub(super) const MYSQL_SECRETS: &str = "/run/secrets/mysql";
 
 /// One init ConfigMap per database: each instance creates only its own database.
 pub fn mysql_init(catalog: &Catalog, templates: &Templates, db: &DatabaseView) -> Result<Object> {
@@ -112,17 +112,16 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
     let m = &catalog.mysql;
     let name = db.deployment();
     let l = data_labels(catalog, &name, "database");
-    let secrets = MYSQL_SECRETS;
     let container = Container {
         args: Some(m.args.clone()),
         env: Some(vec![
             pod::env(
                 "MYSQL_ROOT_PASSWORD_FILE",
-                format!("{secrets}/root-password"),
+                format!("{MYSQL_SECRETS}/root-password"),
             ),
             pod::env("MYSQL_DATABASE", db.database.name.as_str()),
-            pod::env("MYSQL_USER_FILE", format!("{secrets}/username")),
-            pod::env("MYSQL_PASSWORD_FILE", format!("{secrets}/password")),
+            pod::env("MYSQL_USER_FILE", format!("{MYSQL_SECRETS}/username")),
+            pod::env("MYSQL_PASSWORD_FILE", format!("{MYSQL_SECRETS}/password")),
         ]),
         ports: Some(vec![container_port("mysql", 3306)]),
         resources: Some(pod::resources(&m.resources)),
@@ -135,13 +134,13 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
         volume_mounts: Some(vec![
             pod::mount(MYSQL_DATA, "/var/lib/mysql", false),
             pod::mount("init-script", "/docker-entrypoint-initdb.d", true),
-            pod::mount("credentials", secrets, true),
+            pod::mount("credentials", MYSQL_SECRETS, true),
             pod::mount("run", "/var/run/mysqld", false),
             pod::mount("tmp", "/tmp", false),
         ]),
         ..pod::container("mysql", &m.image, m.run_as_user)
     };
-    let exporter = mysql_exporter(catalog, secrets);
+    let exporter = mysql_exporter(catalog);
     let volumes = vec![
         pod::empty_dir(MYSQL_DATA),
         pod::config_map_volume("init-script", &db.init_config_map()),
@@ -174,11 +173,11 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
 /// The mysqld-exporter sidecar, signed in as the exporter user (status privileges
 /// only): its client config is written from the mounted secret at start, so no
 /// credential appears in the pod spec.
-fn mysql_exporter(catalog: &Catalog, secrets: &str) -> Container {
+fn mysql_exporter(catalog: &Catalog) -> Container {
     let e = &catalog.mysql.exporter;
     let script = format!(
         "printf '[client]\\nuser=%s\\npassword=%s\\nhost=127.0.0.1\\nport=3306\\n' \
-         '{}' \"$(cat {secrets}/exporter-password)\" > /tmp/my.cnf && \
+         '{}' \"$(cat {MYSQL_SECRETS}/exporter-password)\" > /tmp/my.cnf && \
          exec /bin/mysqld_exporter --config.my-cnf=/tmp/my.cnf --web.listen-address=:{}",
         e.user,
         e.port.get()
@@ -190,7 +189,7 @@ fn mysql_exporter(catalog: &Catalog, secrets: &str) -> Container {
         liveness_probe: Some(pod::http_probe("/", "metrics", 10, 10)),
         readiness_probe: Some(pod::http_probe("/", "metrics", 5, 10)),
         volume_mounts: Some(vec![
-            pod::mount("credentials", secrets, true),
+            pod::mount("credentials", MYSQL_SECRETS, true),
             pod::mount("exporter-tmp", "/tmp", false),
         ]),
         ..pod::container("exporter", &e.image, catalog.mysql.run_as_user)
