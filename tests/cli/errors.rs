@@ -23,6 +23,12 @@ fn rejects(file: &str, from: &str, to: &str, expect: &[&str]) {
     }
 }
 
+/// [`rejects`], the report first naming the `path:line:col` of `needle` inside `to`.
+fn rejects_at(file: &str, from: &str, to: &str, needle: &str, expect: &[&str]) {
+    let at = edited_location(file, from, to, needle);
+    rejects(file, from, to, &[&[at.as_str()], expect].concat());
+}
+
 /// The `path:line:col` of `needle` inside the replacement text `to`, once `from` is
 /// replaced by it in `file`.
 fn edited_location(file: &str, from: &str, to: &str, needle: &str) -> String {
@@ -58,20 +64,25 @@ fn bad_yaml_is_located() {
 #[test]
 fn unknown_field_suggests_the_right_one() {
     let file = "environments/production.yaml";
-    let at = edited_location(file, "zoneSpread: true", "zoneSpred: true", "zoneSpred");
-    rejects(
+    rejects_at(
         file,
         "zoneSpread: true",
         "zoneSpred: true",
-        &[&at, "unknown field `zoneSpred`", "zoneSpread"],
+        "zoneSpred",
+        &["unknown field `zoneSpred`", "zoneSpread"],
     );
 }
 
 #[test]
 fn wrong_type_is_located() {
     let file = "environments/staging.yaml";
-    let at = edited_location(file, "replicas: 2", "replicas: two", "two");
-    rejects(file, "replicas: 2", "replicas: two", &[&at, "invalid type"]);
+    rejects_at(
+        file,
+        "replicas: 2",
+        "replicas: two",
+        "two",
+        &["invalid type"],
+    );
 }
 
 #[test]
@@ -79,12 +90,12 @@ fn bad_quantity_names_the_expected_form() {
     let file = "environments/production.yaml";
     let from = "limits: {cpu: 500m, memory: 1Gi}";
     let to = "limits: {cpu: 500m, memory: 512Mb}";
-    let at = edited_location(file, from, to, "512Mb");
-    rejects(
+    rejects_at(
         file,
         from,
         to,
-        &[&at, "`512Mb` is not a Kubernetes quantity", "512Mi"],
+        "512Mb",
+        &["`512Mb` is not a Kubernetes quantity", "512Mi"],
     );
 }
 
@@ -116,35 +127,24 @@ fn duplicate_service_is_located_at_the_second_entry() {
 #[test]
 fn name_that_is_not_a_dns_label() {
     let file = "environments/platform.yaml";
-    let at = edited_location(
+    rejects_at(
         file,
         "name: questions-service",
         "name: Questions_Service",
         "Questions_Service",
-    );
-    rejects(
-        file,
-        "name: questions-service",
-        "name: Questions_Service",
-        &[&at, "not a DNS-1123 label"],
+        &["not a DNS-1123 label"],
     );
 }
 
 #[test]
 fn undefined_database_reference_suggests_the_closest() {
     let file = "environments/platform.yaml";
-    let at = edited_location(
+    rejects_at(
         file,
         "database: orders_db",
         "database: order_db",
         "order_db",
-    );
-    rejects(
-        file,
-        "database: orders_db",
-        "database: order_db",
         &[
-            &at,
             "database `order_db` is not defined",
             "did you mean `orders_db`?",
         ],
@@ -154,12 +154,12 @@ fn undefined_database_reference_suggests_the_closest() {
 #[test]
 fn undefined_bucket_reference() {
     let file = "environments/platform.yaml";
-    let at = edited_location(file, "bucket: sav\n", "bucket: save\n", "save");
-    rejects(
+    rejects_at(
         file,
         "bucket: sav\n",
         "bucket: save\n",
-        &[&at, "bucket `save` is not defined", "did you mean `sav`?"],
+        "save",
+        &["bucket `save` is not defined", "did you mean `sav`?"],
     );
 }
 
@@ -168,16 +168,12 @@ fn min_replicas_above_max() {
     let file = "environments/production.yaml";
     let from = "api-gateway: {min: 3, max: 15}";
     let to = "api-gateway: {min: 30, max: 15}";
-    let at = edited_location(file, from, to, "30");
-    rejects(
+    rejects_at(
         file,
         from,
         to,
-        &[
-            &at,
-            "min replicas 30 is above max replicas 15",
-            "min <= max",
-        ],
+        "30",
+        &["min replicas 30 is above max replicas 15", "min <= max"],
     );
 }
 
@@ -186,19 +182,24 @@ fn request_above_its_limit() {
     let file = "environments/staging.yaml";
     let from = "requests: {cpu: 100m, memory: 256Mi}";
     let to = "requests: {cpu: 400m, memory: 256Mi}";
-    let at = edited_location(file, from, to, "400m");
-    rejects(file, from, to, &[&at, "cpu 400m is above", "at most 250m"]);
+    rejects_at(
+        file,
+        from,
+        to,
+        "400m",
+        &["cpu 400m is above", "at most 250m"],
+    );
 }
 
 #[test]
 fn port_out_of_range() {
     let file = "environments/platform.yaml";
-    let at = edited_location(file, "port: 8100", "port: 81000", "81000");
-    rejects(
+    rejects_at(
         file,
         "port: 8100",
         "port: 81000",
-        &[&at, "a port number from 1 to 65535"],
+        "81000",
+        &["a port number from 1 to 65535"],
     );
 }
 
@@ -215,30 +216,24 @@ fn unknown_environment_name_suggests_the_closest() {
 #[test]
 fn environment_file_named_differently_from_its_name() {
     let file = "environments/staging.yaml";
-    let at = edited_location(file, "name: staging", "name: stagin", "stagin");
-    rejects(
+    rejects_at(
         file,
         "name: staging",
         "name: stagin",
-        &[&at, "does not match its file `staging.yaml`"],
+        "stagin",
+        &["does not match its file `staging.yaml`"],
     );
 }
 
 #[test]
 fn unknown_workload_in_an_environment() {
     let file = "environments/production.yaml";
-    let at = edited_location(
+    rejects_at(
         file,
         "auth-service: {min: 3",
         "auth-servic: {min: 3",
         "auth-servic",
-    );
-    rejects(
-        file,
-        "auth-service: {min: 3",
-        "auth-servic: {min: 3",
         &[
-            &at,
             "workload `auth-servic` is not defined",
             "did you mean `auth-service`?",
         ],
@@ -279,13 +274,12 @@ fn a_chart_namespace_that_differs_from_the_catalog_is_located() {
     let file = "environments/platform.yaml";
     let from = "        chart: traefik\n        version: 37.3.0\n        namespace: traefik\n";
     let to = "        chart: traefik\n        version: 37.3.0\n        namespace: ingress\n";
-    let at = edited_location(file, from, to, "ingress");
-    rejects(
+    rejects_at(
         file,
         from,
         to,
+        "ingress",
         &[
-            &at,
             "the traefik chart installs into `ingress`",
             "expected: `traefik`, the namespace security.ingressNamespace names",
         ],
@@ -297,13 +291,12 @@ fn a_dashboard_without_its_template_is_located() {
     let file = "environments/platform.yaml";
     let from = "{name: rabbitmq, title: RabbitMQ messaging}";
     let to = "{name: rabbitmg, title: RabbitMQ messaging}";
-    let at = edited_location(file, from, to, "rabbitmg");
-    rejects(
+    rejects_at(
         file,
         from,
         to,
+        "rabbitmg",
         &[
-            &at,
             "dashboard template (components/monitoring/dashboards/<name>.json.j2) `rabbitmg` is not defined",
             "did you mean `rabbitmq`?",
         ],
