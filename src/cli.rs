@@ -2,6 +2,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use platgen::commands::Request;
+use platgen::emit::Format;
 use platgen::schema::Descriptor;
 use std::path::PathBuf;
 
@@ -9,9 +10,10 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "platgen", version, about)]
 pub struct Cli {
-    /// Project root: the folder holding environments/ and templates/.
-    #[arg(long, global = true, default_value = ".", env = "PLATGEN_ROOT")]
-    pub root: PathBuf,
+    /// Project root: the folder holding environments/ and templates/ [default: the
+    /// nearest folder holding environments/platform.yaml, from the current one upwards].
+    #[arg(long, global = true, value_name = "DIR", env = "PLATGEN_ROOT")]
+    pub root: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -59,12 +61,16 @@ pub enum Command {
     /// anything else names a target. Objects are matched by group, kind, namespace and
     /// name, each side's own namespace with the other's (so environments compare), and
     /// every changed object gets a unified diff. Secret values and credential-like
-    /// environment values are masked.
+    /// environment values are masked. With --against-ref, LEFT is a target compared with
+    /// what the descriptors of a Git revision build for it.
+    #[command(
+        override_usage = "platgen diff <LEFT> <RIGHT>\n       platgen diff <TARGET> --against-ref <REV>",
+        group = clap::ArgGroup::new("new_side").args(["right", "against_ref"]).required(true),
+    )]
     Diff {
         /// The old side: a target or a YAML file.
         left: String,
-        /// The new side: a target or a YAML file.
-        #[arg(required_unless_present = "against_ref")]
+        /// The new side: a target or a YAML file (or --against-ref instead).
         right: Option<String>,
         /// Compare target LEFT as the descriptors at this Git revision build it with LEFT now.
         #[arg(long, value_name = "REV", conflicts_with = "right")]
@@ -116,17 +122,12 @@ pub enum SchemaKind {
 impl Cli {
     pub fn request(&self) -> Request {
         match &self.command {
-            Command::Build {
-                target,
-                output: Output::Yaml,
-            } => Request::Build {
+            Command::Build { target, output } => Request::Build {
                 target: target.clone(),
-            },
-            Command::Build {
-                target,
-                output: Output::Json,
-            } => Request::BuildJson {
-                target: target.clone(),
+                format: match output {
+                    Output::Yaml => Format::Yaml,
+                    Output::Json => Format::Json,
+                },
             },
             Command::Targets => Request::Targets,
             Command::Validate {

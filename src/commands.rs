@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 /// What the user asked for, independent of how the command line spelled it.
 #[derive(Debug, Clone)]
 pub enum Request {
+    /// One target, printed as it is rendered: a YAML stream or a JSON array.
     Build {
         target: String,
+        format: crate::emit::Format,
     },
     Targets,
     /// Check the descriptors, then the rendered objects of `targets` (every target when empty).
@@ -26,10 +28,6 @@ pub enum Request {
     Write {
         out: Option<PathBuf>,
         check: bool,
-    },
-    /// `Build` as JSON: one array of the objects, in build order.
-    BuildJson {
-        target: String,
     },
     /// Compare two renderings (targets or YAML files), or a target with itself at a Git revision.
     Diff {
@@ -56,10 +54,42 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// Whether the request reads the project (the schema, completions and man page do not).
+    pub fn needs_project(&self) -> bool {
+        !matches!(self, Request::Schema { .. } | Request::Print { .. })
+    }
+}
+
+/// The project root: `given` (`--root`, `$PLATGEN_ROOT`) as it is; else, as git finds
+/// `.git`, the nearest folder holding `environments/platform.yaml` from the current one
+/// upwards, relative to the current folder (`.`, `..`, ...) so that paths in messages
+/// stay short. A request that reads no project gets the current folder.
+pub fn project_root(given: Option<&Path>, request: &Request) -> Result<PathBuf> {
+    if let Some(root) = given {
+        return Ok(root.to_owned());
+    }
+    let here = PathBuf::from(".");
+    if !request.needs_project() {
+        return Ok(here);
+    }
+    let cwd = std::env::current_dir().map_err(|source| Error::Read {
+        path: here.clone(),
+        source,
+    })?;
+    let catalog = Path::new(crate::model::DESCRIPTOR_DIR).join(crate::model::CATALOG_FILE);
+    let up = cwd.ancestors().position(|dir| dir.join(&catalog).is_file());
+    match up {
+        Some(0) => Ok(here),
+        Some(levels) => Ok(std::iter::repeat_n("..", levels).collect()),
+        None => Err(Error::NoProject { start: cwd }),
+    }
+}
+
 /// Runs one request against the project at `root`, writing its output to `out`.
 pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitStatus> {
     match request {
-        Request::Build { target } => Platform::build_to(root, target, out)?,
+        Request::Build { target, format } => Platform::build_to(root, target, *format, out)?,
         Request::Targets => {
             let platform = Platform::load(root)?;
             let mut text = String::new();
@@ -90,9 +120,9 @@ pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitSt
             let options = crate::check::Options {
                 crd_schemas: crd_schemas.as_deref(),
             };
-            let findings = crate::check::validate(&platform, &targets, &options)?;
-            write_out(out, crate::check::report(&findings, &targets).as_bytes())?;
-            if !findings.is_empty() {
+            let validation = crate::check::validate(&platform, &targets, &options)?;
+            write_out(out, crate::check::report(&validation, &targets).as_bytes())?;
+            if !validation.findings.is_empty() {
                 return Ok(ExitStatus::Failure);
             }
         }
@@ -103,14 +133,24 @@ pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitSt
             write_out(out, text.as_bytes())?;
         }
         Request::Write { out: dir, check } => {
-            let dir = dir.clone().unwrap_or_else(|| root.join(DEFAULT_TREE));
+            // `k8s`, not `./k8s`, when run at the root.
+            let default = || {
+                if root == Path::new(".") {
+                    PathBuf::from(DEFAULT_TREE)
+                } else {
+                    root.join(DEFAULT_TREE)
+                }
+            };
+            let dir = dir.clone().unwrap_or_else(default);
             let files = Platform::tree_files(root)?;
             if *check {
                 let drift = write::check(&dir, &files)?;
-                write_out(out, crate::color::diff(&drift.report(&dir)).as_bytes())?;
                 if !drift.is_empty() {
+                    write_out(out, crate::color::diff(&drift.report(&dir)).as_bytes())?;
                     return Ok(ExitStatus::Failure);
                 }
+                let current = format!("{}/ is current: {} files\n", dir.display(), files.len());
+                write_out(out, current.as_bytes())?;
             } else {
                 let drift = write::write(&dir, &files)?;
                 let summary = format!(
@@ -122,14 +162,6 @@ pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitSt
                 );
                 write_out(out, summary.as_bytes())?;
             }
-        }
-        Request::BuildJson { target } => {
-            let platform = Platform::load(root)?;
-            let target = platform.target(target)?;
-            let objects = platform.tree.build(&target.dir);
-            let mut text = serde_json::to_string_pretty(&objects).expect("JSON values serialise");
-            text.push('\n');
-            write_out(out, text.as_bytes())?;
         }
         Request::Diff {
             left,

@@ -291,6 +291,10 @@ pub struct EnvironmentFile {
     /// Per-workload tag overrides: the release step of the GitOps workflow.
     #[serde(default)]
     pub images: IndexMap<String, Tag>,
+    /// Tolerate images without a tag or tagged `latest` (a development environment that
+    /// follows the newest builds); `platgen validate` refuses them everywhere else.
+    #[serde(default)]
+    pub allow_unpinned_images: bool,
     /// Data of ConfigMap `global-config` (APP_ENV, LOG_LEVEL, ...).
     pub config: IndexMap<String, String>,
     /// Replicas of every microservice when the environment does not autoscale.

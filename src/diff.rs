@@ -319,7 +319,9 @@ impl Comparison {
     }
 }
 
-/// Compares two renderings object by object.
+/// Compares two renderings object by object. Objects are matched with the left side
+/// moved into the right side's namespace, but each side is reported under its own
+/// identity: a removed object, and the left header of a diff, name the left namespace.
 pub fn compare(left: &Rendering, right: &Rendering) -> Comparison {
     let mut left_objects = left.objects.clone();
     let namespaces = match (
@@ -334,8 +336,10 @@ pub fn compare(left: &Rendering, right: &Rendering) -> Comparison {
         }
         _ => None,
     };
-    let before = index(&left_objects);
-    let after = index(&right.objects);
+    // The left side's own identity of each object, by its matched identity.
+    let own: BTreeMap<Id, Id> = ids(&left_objects).zip(ids(&left.objects)).collect();
+    let before: BTreeMap<Id, &Object> = ids(&left_objects).zip(&left_objects).collect();
+    let after: BTreeMap<Id, &Object> = ids(&right.objects).zip(&right.objects).collect();
     let mut comparison = Comparison {
         left: left.label.clone(),
         right: right.label.clone(),
@@ -348,7 +352,7 @@ pub fn compare(left: &Rendering, right: &Rendering) -> Comparison {
         removed: before
             .keys()
             .filter(|id| !after.contains_key(*id))
-            .cloned()
+            .map(|id| own[id].clone())
             .collect(),
         changed: Vec::new(),
         unchanged: 0,
@@ -367,7 +371,7 @@ pub fn compare(left: &Rendering, right: &Rendering) -> Comparison {
                 .unified_diff()
                 .context_radius(3)
                 .header(
-                    &format!("{}: {id}", left.label),
+                    &format!("{}: {}", left.label, own[id]),
                     &format!("{}: {id}", right.label),
                 )
                 .to_string()
@@ -380,26 +384,23 @@ pub fn compare(left: &Rendering, right: &Rendering) -> Comparison {
     comparison
 }
 
-fn index(objects: &[Object]) -> BTreeMap<Id, &Object> {
+/// The identity of each object, in order; a repeated identity counts its occurrences.
+fn ids(objects: &[Object]) -> impl Iterator<Item = Id> + '_ {
     let mut seen: BTreeMap<(String, String, String, String), usize> = BTreeMap::new();
-    let mut map = BTreeMap::new();
-    for o in objects {
+    objects.iter().map(move |o| {
         let key = object::identity(o);
         let count = seen.entry(key.clone()).or_default();
         let (group, kind, namespace, name) = key;
-        map.insert(
-            Id {
-                group,
-                kind,
-                namespace,
-                name,
-                occurrence: *count,
-            },
-            o,
-        );
+        let id = Id {
+            group,
+            kind,
+            namespace,
+            name,
+            occurrence: *count,
+        };
         *count += 1;
-    }
-    map
+        id
+    })
 }
 
 /// The namespace most objects of a rendering live in (the smallest name on a tie).
@@ -550,6 +551,30 @@ mod tests {
             c.changed[0].diff.contains("-  k: \"1\"\n+  k: \"2\"\n"),
             "{}",
             c.changed[0].diff
+        );
+        // Each side under its own namespace.
+        assert!(
+            c.changed[0]
+                .diff
+                .starts_with("--- a: ConfigMap x/c\n+++ b: ConfigMap y/c\n"),
+            "{}",
+            c.changed[0].diff
+        );
+        let gone = rendering(
+            "a",
+            vec![
+                ns("x"),
+                cm("x", "1"),
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "x"}}),
+            ],
+        );
+        let c = compare(&gone, &right);
+        assert_eq!(
+            c.removed
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["Secret x/s"]
         );
     }
 

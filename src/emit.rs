@@ -31,6 +31,64 @@ const MAX_SIMPLE_KEY_BYTES: usize = 128;
 /// The YAML merge key; kustomize leaves such entries out of its output.
 const MERGE_KEY: &str = "<<";
 
+/// How a rendering is printed: kustomize's YAML stream, or one pretty-printed JSON array
+/// of the objects (`build --output json`). Both are emitted one object at a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Yaml,
+    Json,
+}
+
+impl Format {
+    /// The text of one object: a YAML document, or an item of the JSON array (what
+    /// `serde_json::to_string_pretty` prints for it inside the array).
+    pub fn document(self, value: &Value) -> String {
+        match self {
+            Format::Yaml => document(value),
+            Format::Json => {
+                let text = serde_json::to_string_pretty(value).expect("JSON values serialise");
+                // JSON escapes line breaks inside strings: every line is the structure's,
+                // and an array item is indented one level.
+                let mut item = String::with_capacity(text.len() + text.len() / 4);
+                for (n, line) in text.lines().enumerate() {
+                    if n > 0 {
+                        item.push('\n');
+                    }
+                    item.push_str("  ");
+                    item.push_str(line);
+                }
+                item
+            }
+        }
+    }
+
+    /// Writes documents made by [`Format::document`], in order, as one whole text: the
+    /// YAML documents separated by `---`, or the JSON array ending with a line break.
+    pub fn write(
+        self,
+        out: &mut (impl std::io::Write + ?Sized),
+        documents: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> std::io::Result<()> {
+        let (open, separator, close) = match self {
+            Format::Yaml => ("", "---\n", ""),
+            Format::Json => ("[\n", ",\n", "\n]\n"),
+        };
+        let mut documents = documents.into_iter().peekable();
+        if documents.peek().is_none() {
+            return out.write_all(if self == Format::Json { b"[]\n" } else { b"" });
+        }
+        out.write_all(open.as_bytes())?;
+        for (n, document) in documents.enumerate() {
+            if n > 0 {
+                out.write_all(separator.as_bytes())?;
+            }
+            out.write_all(document.as_ref().as_bytes())?;
+        }
+        out.write_all(close.as_bytes())
+    }
+}
+
 /// One document, ending with "\n" (no leading `---`).
 ///
 /// This is what `kubectl kustomize` prints for a single resource, so generated
@@ -1617,6 +1675,26 @@ mod tests {
         assert_eq!(stream([&a]), "kind: A\n");
     }
 
+    /// Object by object, both formats print what the whole list prints at once.
+    #[test]
+    fn formats_write_document_by_document_what_the_whole_list_prints() {
+        let objects = [
+            json!({"kind": "A", "metadata": {"name": "a\nb", "labels": {}}, "data": []}),
+            json!({"kind": "B", "spec": {"n": 1.5, "list": [{"x": null}, "y"]}}),
+        ];
+        for values in [&objects[..], &objects[..1], &[]] {
+            let written = |format: Format| {
+                let mut out = Vec::new();
+                let documents = values.iter().map(|v| format.document(v));
+                format.write(&mut out, documents).expect("writes to a Vec");
+                String::from_utf8(out).expect("UTF-8")
+            };
+            assert_eq!(written(Format::Yaml), stream(values));
+            let json = serde_json::to_string_pretty(values).expect("serialises") + "\n";
+            assert_eq!(written(Format::Json), json);
+        }
+    }
+
     #[test]
     fn write_stream_writes_what_stream_returns() {
         let big: Vec<Value> = (0..3000)
@@ -2295,7 +2373,16 @@ mod tests {
             .output()
             .is_ok_and(|o| o.status.success());
         if !available {
-            eprintln!("skipped: kubectl not found");
+            assert!(
+                std::env::var_os("PLATGEN_REQUIRE_KUSTOMIZE").is_none(),
+                "PLATGEN_REQUIRE_KUSTOMIZE is set but kubectl is missing"
+            );
+            // Straight to stderr: `cargo test` would hide an `eprintln!` of a passing test.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED matches_kubectl_kustomize: kubectl not found"
+            );
             return;
         }
         let objects = tricky_objects();

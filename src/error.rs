@@ -51,6 +51,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// No `--root` and no project around the current folder.
+    #[error("no environments/platform.yaml in {} or any folder above it: run platgen inside the project, or name its root with --root DIR (or $PLATGEN_ROOT)", .start.display())]
+    NoProject { start: PathBuf },
+
     /// A name given on the command line that the descriptors do not define.
     #[error("unknown {what} `{name}`{}\n  available: {available}", suggestion_text(.suggestion))]
     UnknownName {

@@ -81,6 +81,7 @@ fn build_environment(
     catalog: &descriptor::Catalog,
     env: &descriptor::EnvironmentFile,
     templates: &template::Templates,
+    format: emit::Format,
     out: &mut dyn std::io::Write,
 ) -> Result<std::io::Result<()>> {
     let mut top = objects::overlay_kustomization(catalog, env);
@@ -99,6 +100,7 @@ fn build_environment(
                 Ok(())
             })
         },
+        format,
         out,
     )
 }
@@ -124,9 +126,14 @@ impl Platform {
         })
     }
 
-    /// What `platgen build <name>` prints, written to `out` as it is rendered: only the
-    /// target's own objects are rendered, and only their text is kept.
-    pub fn build_to(root: &Path, name: &str, out: &mut dyn std::io::Write) -> Result<()> {
+    /// What `platgen build <name>` prints in `format`, written to `out` as it is
+    /// rendered: only the target's own objects are rendered, and only their text is kept.
+    pub fn build_to(
+        root: &Path,
+        name: &str,
+        format: emit::Format,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
         let project = model::Project::load(root)?;
         let templates = template::Templates::load(root)?;
         let catalog = &project.catalog;
@@ -137,14 +144,20 @@ impl Platform {
                 ..
             } => {
                 let env = project.environment(name).expect("a target of the project");
-                build_environment(catalog, env, &templates, out)?
+                build_environment(catalog, env, &templates, format, out)?
             }
             Target { name, dir, .. } => {
                 let k = components::kustomization(&project, &templates, name)?;
                 let tree = tree::Tree {
                     kustomizations: vec![k],
                 };
-                emit::write_stream(out, &tree.build(dir))
+                let objects = tree.build(dir);
+                match format {
+                    emit::Format::Yaml => emit::write_stream(out, &objects),
+                    emit::Format::Json => {
+                        format.write(out, objects.iter().map(|o| format.document(o)))
+                    }
+                }
             }
         };
         match written.and_then(|()| out.flush()) {
@@ -250,14 +263,19 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let platform = Platform::load(root).expect("the shipped descriptors load");
         for target in &platform.targets {
-            let mut built = Vec::new();
-            Platform::build_to(root, &target.name, &mut built).expect("builds");
-            assert!(
+            let built = |format| {
+                let mut built = Vec::new();
+                Platform::build_to(root, &target.name, format, &mut built).expect("builds");
                 String::from_utf8(built).expect("UTF-8")
-                    == emit::stream(&platform.tree.build(&target.dir)),
+            };
+            let objects = platform.tree.build(&target.dir);
+            assert!(
+                built(emit::Format::Yaml) == emit::stream(&objects),
                 "{}",
                 target.name
             );
+            let json = serde_json::to_string_pretty(&objects).expect("JSON") + "\n";
+            assert!(built(emit::Format::Json) == json, "{}", target.name);
         }
         let whole: BTreeMap<PathBuf, String> = platform
             .tree

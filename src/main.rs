@@ -10,7 +10,10 @@ fn main() {
         cli::Command::Build { .. } => Box::new(std::io::stdout().lock()),
         _ => Box::new(anstream::stdout().lock()),
     };
-    let status = match platgen::commands::run(&cli.root, &cli.request(), &mut out) {
+    let request = cli.request();
+    let ran = platgen::commands::project_root(cli.root.as_deref(), &request)
+        .and_then(|root| platgen::commands::run(&root, &request, &mut out));
+    let status = match ran {
         Ok(status) => status,
         Err(err) => {
             anstream::eprintln!("{}", platgen::color::diagnostics(&render(&err)));

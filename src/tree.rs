@@ -6,6 +6,7 @@
 //! `kubectl kustomize`. Both read one `Tree`, so they agree by construction; the
 //! integration tests prove it against the real kustomize.
 
+use crate::emit::Format;
 use crate::object::{self, Object};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -84,6 +85,7 @@ impl Tree {
 /// [`Tree::build`]; only the text of each object is kept.
 pub struct Transform<'k> {
     top: &'k Kustomization,
+    format: Format,
     images: Images<'k>,
     /// The patches of each (kind, name, namespace) not applied yet, in patch order.
     patches: HashMap<(String, String, String), Vec<&'k Object>>,
@@ -96,14 +98,16 @@ pub struct Document {
 }
 
 impl<'k> Transform<'k> {
-    pub fn new(top: &'k Kustomization) -> Transform<'k> {
-        Transform::with_patches(top, top.patches.iter().flat_map(|f| &f.objects))
+    /// `top`'s patches, namespace and images; documents printed in `format`.
+    pub fn new(top: &'k Kustomization, format: Format) -> Transform<'k> {
+        Transform::with_patches(top, top.patches.iter().flat_map(|f| &f.objects), format)
     }
 
     /// `top`'s namespace and images, and these patches (in order) instead of its own.
     pub fn with_patches(
         top: &'k Kustomization,
         patches: impl IntoIterator<Item = &'k Object>,
+        format: Format,
     ) -> Transform<'k> {
         let mut by_target: HashMap<_, Vec<&Object>> = HashMap::new();
         for patch in patches {
@@ -114,6 +118,7 @@ impl<'k> Transform<'k> {
         }
         Transform {
             top,
+            format,
             images: Images::new(&top.images),
             patches: by_target,
         }
@@ -147,13 +152,13 @@ impl<'k> Transform<'k> {
         }
         Document {
             key: object::sort_key(&object),
-            text: crate::emit::document(&object),
+            text: self.format.document(&object),
         }
     }
 }
 
 /// What `kubectl kustomize` prints for the overlay `top` over bases that transform
-/// nothing themselves, rendered by two producers at once, each handing its objects to
+/// nothing themselves (or the JSON array of those objects, per `format`), rendered by two producers at once, each handing its objects to
 /// `add` in accumulation order: `base` on a second thread (the bases' objects), `own`
 /// on this one (the overlay's own resources). Each object is transformed and emitted
 /// as it comes; only its text is kept. Returns the first error of `own`, then of `base`.
@@ -164,11 +169,12 @@ pub fn build_streamed<E: Send>(
     top: &Kustomization,
     base: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E> + Send,
     own: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E>,
+    format: Format,
     out: &mut (impl std::io::Write + ?Sized),
 ) -> Result<std::io::Result<()>, E> {
     std::thread::scope(|scope| {
         let base = scope.spawn(|| {
-            let mut transform = Transform::new(top);
+            let mut transform = Transform::new(top, format);
             let mut documents = Vec::new();
             base(&mut |object| documents.push(transform.document(object)))?;
             let unclaimed: Vec<&Object> = transform.unclaimed().collect();
@@ -176,7 +182,7 @@ pub fn build_streamed<E: Send>(
         });
         // The overlay's own objects come after the bases': one whose identity a patch
         // names waits until the bases' objects have claimed theirs.
-        let mut transform = Transform::new(top);
+        let mut transform = Transform::new(top, format);
         let mut waiting = Vec::new();
         own(&mut |object| {
             waiting.push(if transform.patches(&object) {
@@ -186,7 +192,7 @@ pub fn build_streamed<E: Send>(
             });
         })?;
         let (mut documents, unclaimed) = base.join().expect("the base producer does not panic")?;
-        let mut rest = Transform::with_patches(top, unclaimed);
+        let mut rest = Transform::with_patches(top, unclaimed, format);
         documents.extend(
             waiting
                 .into_iter()
@@ -199,25 +205,21 @@ pub fn build_streamed<E: Send>(
                 object::name(patch)
             );
         }
-        Ok(write_sorted(out, &documents))
+        Ok(write_sorted(out, &documents, format))
     })
 }
 
-/// Writes the documents, given in accumulation order, as kustomize's sorted stream.
+/// Writes the documents, given in accumulation order, in kustomize's order: its sorted
+/// stream, or the JSON array of the same objects.
 pub fn write_sorted(
     out: &mut (impl std::io::Write + ?Sized),
     documents: &[Document],
+    format: Format,
 ) -> std::io::Result<()> {
     let mut order: Vec<usize> = (0..documents.len()).collect();
     // Stable: equal keys keep accumulation order, as when sorting whole objects.
     order.sort_by(|&a, &b| documents[a].key.cmp(&documents[b].key));
-    for (n, &i) in order.iter().enumerate() {
-        if n > 0 {
-            out.write_all(b"---\n")?;
-        }
-        out.write_all(documents[i].text.as_bytes())?;
-    }
-    Ok(())
+    format.write(out, order.iter().map(|&i| &documents[i].text))
 }
 
 /// What a kustomization does to the objects it accumulated: patches, then `namespace:`,
@@ -602,6 +604,7 @@ mod tests {
                 from_overlay.into_iter().for_each(add);
                 Ok(())
             },
+            Format::Yaml,
             &mut out,
         )
         .expect("no producer fails")

@@ -137,7 +137,7 @@ pub fn check(out_dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Drift>
         match fs::read_to_string(out_dir.join(path)) {
             Ok(current) if &current == content => {}
             Ok(current) => {
-                let label = path.display().to_string();
+                let label = out_dir.join(path).display().to_string();
                 let diff = similar::TextDiff::from_lines(&current, content)
                     .unified_diff()
                     .context_radius(3)

@@ -1,13 +1,15 @@
 //! Check stage: judges the rendered objects of the targets, after the descriptors have
 //! passed their own checks. Each family of checks is a module of small functions over
 //! the objects of every target (`cluster`): cross-references (`references`), policy
-//! (`policy`), custom resources against their JSON schemas (`schemas`). `reachability`
+//! (`policy`), custom resources against their JSON schemas (`schemas`), names and labels
+//! against the limits of the API server (`names`). `reachability`
 //! evaluates the NetworkPolicies into who may connect to whom.
 //!
 //! A finding names the object and target, the field, and the descriptor entry behind it
 //! (`origin`); findings print in a fixed order, one block each.
 
 pub mod cluster;
+pub mod names;
 pub mod origin;
 pub mod policy;
 pub mod reachability;
@@ -30,6 +32,8 @@ pub enum Family {
     Policy,
     /// A custom resource does not match its CRD's schema, or has none.
     Schema,
+    /// A name or label the API server refuses (too long for its kind, malformed).
+    Names,
 }
 
 impl Family {
@@ -38,6 +42,7 @@ impl Family {
             Family::References => "references",
             Family::Policy => "policy",
             Family::Schema => "schema",
+            Family::Names => "names",
         }
     }
 }
@@ -79,7 +84,7 @@ impl Finding {
 
 impl fmt::Display for Finding {
     /// ```text
-    /// error[policy]: image `registry/auth-service:latest` has the tag `latest` outside development
+    /// error[policy]: image `registry/auth-service:latest` has the tag `latest`: pin a version (...)
     ///   --> Deployment/e-commerce-staging/auth-service (target staging)
     ///    = field: spec.template.spec.containers[0].image
     ///    = descriptor: environments/staging.yaml:31:17: images.auth-service
@@ -122,19 +127,35 @@ pub fn gather(platform: &Platform) -> Cluster {
     Cluster::new(objects)
 }
 
-/// Checks the rendered objects of `targets`; findings in report order.
-pub fn validate(
-    platform: &Platform,
-    targets: &[&Target],
-    options: &Options,
-) -> Result<Vec<Finding>> {
+/// What `validate` found, and what it could not check.
+#[derive(Debug, Clone, Default)]
+pub struct Validation {
+    /// Findings in report order.
+    pub findings: Vec<Finding>,
+    /// Custom resources not checked against a schema: no schema folder was given.
+    pub unchecked_custom_resources: usize,
+}
+
+/// Checks the rendered objects of `targets`.
+pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> Result<Validation> {
     let cluster = gather(platform);
     let checked = |p: &&Placed| targets.iter().any(|t| t.name == p.target);
     let objects: Vec<&Placed> = cluster.objects.iter().filter(checked).collect();
     let mut findings = references::check(&cluster, &objects);
-    findings.extend(policy::check(&cluster, &objects));
-    if let Some(dir) = options.crd_schemas {
-        findings.extend(schemas::check(dir, &cluster, &objects)?);
+    let unpinned_allowed = (platform.project.environments.iter())
+        .filter(|e| e.allow_unpinned_images)
+        .map(|e| e.namespace.as_str())
+        .collect();
+    findings.extend(policy::check(&cluster, &objects, &unpinned_allowed));
+    findings.extend(names::check(&objects));
+    let mut unchecked_custom_resources = 0;
+    match options.crd_schemas {
+        Some(dir) => findings.extend(schemas::check(dir, &cluster, &objects)?),
+        None => {
+            unchecked_custom_resources = (objects.iter())
+                .filter(|p| !schemas::built_in(p.group()))
+                .count();
+        }
     }
     let origins = origin::Origins::load(&platform.project)?;
     for finding in &mut findings {
@@ -149,15 +170,26 @@ pub fn validate(
         (a.order, &a.field, a.family, &a.message).cmp(&(b.order, &b.field, b.family, &b.message))
     });
     findings.dedup();
-    Ok(findings)
+    Ok(Validation {
+        findings,
+        unchecked_custom_resources,
+    })
 }
 
-/// The report: one block per finding, then a summary line.
-pub fn report(findings: &[Finding], targets: &[&Target]) -> String {
+/// The report: one block per finding, a note on what went unchecked, a summary line.
+pub fn report(validation: &Validation, targets: &[&Target]) -> String {
+    let findings = &validation.findings;
     let mut text = String::new();
     for finding in findings {
         text.push_str(&finding.to_string());
         text.push('\n');
+    }
+    let unchecked = validation.unchecked_custom_resources;
+    if unchecked > 0 {
+        text.push_str(&format!(
+            "note: {unchecked} custom resource(s) not checked against their CRD schemas: \
+             give the schemas with --crd-schemas DIR (or $PLATGEN_CRD_SCHEMAS)\n"
+        ));
     }
     let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     if findings.is_empty() {

@@ -82,6 +82,15 @@ impl Origins<'_> {
             path,
             label: None,
         };
+        // A name is traced to the entry it is derived from (`<database>-mysql-backup`).
+        if field == "metadata.name" {
+            if placed.name() == env.namespace.as_str() {
+                return Some(env_entry(root.key("namespace")));
+            }
+            if let Some(entry) = self.named(placed.name()) {
+                return Some(entry);
+            }
+        }
         let app = app_label(&placed.object);
         let service = app.as_deref().and_then(|a| self.service(a));
         if let Some(service) = &service {
@@ -134,6 +143,36 @@ impl Origins<'_> {
             _ => None,
         };
         by_kind.or_else(|| self.workload(app.as_deref()?, env, source))
+    }
+
+    /// The catalog entry a derived name comes from: the database whose prefix or owner
+    /// starts `<prefix>-mysql-...` or `<owner>-mysql`, else the service whose name starts
+    /// it, the longest such start winning.
+    fn named(&self, name: &str) -> Option<Entry<'_>> {
+        let starts = |start: &str| name == start || name.starts_with(&format!("{start}-"));
+        let mut candidates: Vec<(usize, Entry<'_>)> = Vec::new();
+        for db in self.project.catalog.databases() {
+            for start in [format!("{}-mysql", db.prefix()), db.deployment()] {
+                if starts(&start) {
+                    let entry = self.database_of(db.owner.name.as_str());
+                    candidates.extend(entry.map(|e| (start.len(), e)));
+                }
+            }
+        }
+        for (i, service) in self.project.catalog.services.iter().enumerate() {
+            let start = service.name.as_str();
+            if starts(start) {
+                let path = KeyPath::root().key("services").index(i);
+                let entry = self.catalog_entry(path, Some(start.to_owned()));
+                candidates.push((start.len(), entry));
+            }
+        }
+        // The longest start; the first of equals (databases before services).
+        let longest = candidates.iter().map(|(l, _)| *l).max()?;
+        candidates
+            .into_iter()
+            .find(|(l, _)| *l == longest)
+            .map(|(_, entry)| entry)
     }
 
     /// Index and name of a service of the catalog.

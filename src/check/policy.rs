@@ -1,5 +1,5 @@
-//! Check stage, policy: rules every rendered object must follow — pinned images outside
-//! development, requests within limits, no credentials in objects, Pod Security
+//! Check stage, policy: rules every rendered object must follow — pinned images (except
+//! in environments that allow unpinned ones), requests within limits, no credentials in objects, Pod Security
 //! `restricted` where a namespace enforces it, and a NetworkPolicy of its own for every
 //! workload.
 
@@ -7,25 +7,25 @@ use super::cluster::{Cluster, Labels, Placed, Workload, containers, selects};
 use super::{Family, Finding, join};
 use crate::scalar::Quantity;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
-/// Namespace label that tells which environment a namespace belongs to.
-pub const ENVIRONMENT_LABEL: &str = "environment";
-/// The environment where unpinned images are tolerated.
-pub const DEVELOPMENT: &str = "development";
 /// Namespace label of the Pod Security level the API server enforces.
 pub const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
 
-/// Findings of every policy check for `objects`.
-pub fn check(cluster: &Cluster, objects: &[&Placed]) -> Vec<Finding> {
+/// Findings of every policy check for `objects`. `unpinned_allowed` holds the namespaces
+/// of the environments whose descriptor sets `allowUnpinnedImages`.
+pub fn check(
+    cluster: &Cluster,
+    objects: &[&Placed],
+    unpinned_allowed: &BTreeSet<&str>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for placed in objects {
-        let namespace = cluster.namespace_labels(placed.namespace());
         let opaque = placed.group().is_empty() && matches!(placed.kind(), "ConfigMap" | "Secret");
         if !opaque {
-            let development = !placed.namespace().is_empty()
-                && namespace.get(ENVIRONMENT_LABEL).map(String::as_str) == Some(DEVELOPMENT);
+            let pinned = !unpinned_allowed.contains(placed.namespace());
             visit(&placed.object, "", &mut |path, key, value| {
-                if !development && key == "image" {
+                if pinned && key == "image" {
                     image(placed, path, value, &mut out);
                 }
                 if key == "resources" {
@@ -103,7 +103,10 @@ fn image(placed: &Placed, path: &str, value: &Value, out: &mut Vec<Finding>) {
             Family::Policy,
             placed,
             path,
-            format!("image `{image}` {why} outside development: pin a version"),
+            format!(
+                "image `{image}` {why}: pin a version (only an environment with \
+                 `allowUnpinnedImages: true` runs unpinned images)"
+            ),
         ));
     }
 }
@@ -572,6 +575,11 @@ mod tests {
     }
 
     fn findings(objects: Vec<Value>) -> Vec<String> {
+        findings_allowing(objects, &[])
+    }
+
+    /// The findings, with unpinned images allowed in the namespaces `unpinned`.
+    fn findings_allowing(objects: Vec<Value>, unpinned: &[&str]) -> Vec<String> {
         let cluster = Cluster::new(
             objects
                 .into_iter()
@@ -583,7 +591,8 @@ mod tests {
                 .collect(),
         );
         let all: Vec<&Placed> = cluster.objects.iter().collect();
-        let mut found: Vec<(String, String)> = check(&cluster, &all)
+        let allowed = unpinned.iter().copied().collect();
+        let mut found: Vec<(String, String)> = check(&cluster, &all, &allowed)
             .into_iter()
             .map(|f| (f.field, f.message))
             .collect();
@@ -753,15 +762,14 @@ mod tests {
     }
 
     #[test]
-    fn development_tolerates_latest_images() {
+    fn latest_images_only_where_the_environment_allows_them() {
         let web = deployment(json!({"name": "web", "image": "web:latest"}));
-        let dev = namespace("ns", json!({ENVIRONMENT_LABEL: DEVELOPMENT}));
-        assert!(findings(vec![dev, web.clone(), own_policy("web")]).is_empty());
-        let prod = namespace("ns", json!({ENVIRONMENT_LABEL: "production"}));
+        let objects = vec![web, own_policy("web")];
+        assert!(findings_allowing(objects.clone(), &["ns"]).is_empty());
         assert_eq!(
-            findings(vec![prod, web, own_policy("web")]),
+            findings_allowing(objects, &["other"]),
             [
-                "spec.template.spec.containers[0].image: image `web:latest` has the tag `latest` outside development: pin a version"
+                "spec.template.spec.containers[0].image: image `web:latest` has the tag `latest`: pin a version (only an environment with `allowUnpinnedImages: true` runs unpinned images)"
             ]
         );
     }

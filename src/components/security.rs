@@ -91,13 +91,12 @@ pub struct ResourceRule {
     pub resources: Vec<String>,
 }
 
+/// The constraint kind that refuses unpinned images.
+const LATEST_TAG_POLICY: &str = "K8sDisallowLatestTag";
+
 /// Gatekeeper policies of the platform: template file, constraint kind, constraint name.
 const POLICIES: [(&str, &str, &str); 3] = [
-    (
-        "disallow-latest-tag",
-        "K8sDisallowLatestTag",
-        "no-latest-images",
-    ),
+    ("disallow-latest-tag", LATEST_TAG_POLICY, "no-latest-images"),
     (
         "require-resources",
         "K8sRequiredResources",
@@ -193,15 +192,29 @@ struct PolicyContext<'a> {
 }
 
 /// Each Gatekeeper ConstraintTemplate (real Rego) with its constraint, scoped to the
-/// environments' namespaces: no `:latest` or untagged image, requests and limits on
-/// every container, no container running as root.
+/// environments' namespaces: no `:latest` or untagged image (except in environments that
+/// set `allowUnpinnedImages`, as `platgen validate` does), requests and limits on every
+/// container, no container running as root.
 fn policies(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
     let catalog = &project.catalog;
     let settings = &catalog.components.security.policies;
     let l = component_labels(catalog, SECURITY);
-    let namespaces = environment_namespaces(project);
+    let every = environment_namespaces(project);
+    let pinned: Vec<String> = (project.environments.iter())
+        .filter(|e| !e.allow_unpinned_images)
+        .map(|e| e.namespace.to_string())
+        .collect();
     let mut objects = Vec::new();
     for (file, kind, name) in POLICIES {
+        let namespaces = if kind == LATEST_TAG_POLICY {
+            &pinned
+        } else {
+            &every
+        };
+        // Gatekeeper reads an empty `namespaces` as every namespace: no constraint then.
+        if namespaces.is_empty() {
+            continue;
+        }
         objects.extend(templates.objects(
             &format!("components/security/policies/{file}.yaml.j2"),
             &PolicyContext {
@@ -210,7 +223,7 @@ fn policies(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
                 name,
                 labels: &l,
                 enforcement_action: settings.enforcement_action,
-                namespaces: &namespaces,
+                namespaces,
                 required_resources: &settings.required_resources,
             },
         )?);

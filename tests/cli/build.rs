@@ -1,6 +1,6 @@
 //! `platgen build` and `platgen targets` on the shipped descriptors; golden files.
 
-use crate::support::{Scratch, diff, repo, run_in, targets};
+use crate::support::{Scratch, diff, repo, run_from, run_in, targets};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -41,6 +41,35 @@ fn targets_lists_every_environment_with_its_overlay() {
             "{out}"
         );
     }
+}
+
+/// Like git finding `.git`: from a folder inside the project, platgen finds its root.
+#[test]
+fn the_project_root_is_found_from_a_folder_inside_it() {
+    let project = Scratch::new();
+    project.run(&["write"]).code(0);
+    let inside = project.path().join("k8s/overlays");
+    let from_inside = run_from(&inside, &["targets"]).code(0).stdout;
+    assert_eq!(from_inside, project.run(&["targets"]).code(0).stdout);
+    // Paths in messages are relative to where the command runs.
+    let current = run_from(&inside, &["write", "--check"]).code(0).stdout;
+    assert!(current.starts_with("../../k8s/ is current: "), "{current}");
+}
+
+/// Outside any project, the error says what was looked for and how to name the root.
+#[test]
+fn outside_a_project_the_error_mentions_root() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let run = run_from(empty.path(), &["targets"]).code(2);
+    assert!(
+        run.stderr.contains("no environments/platform.yaml in ")
+            && run.stderr.contains("or any folder above it")
+            && run.stderr.contains("--root DIR"),
+        "{}",
+        run.stderr
+    );
+    // What reads no project runs anywhere.
+    run_from(empty.path(), &["schema", "catalog"]).code(0);
 }
 
 #[test]

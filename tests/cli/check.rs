@@ -3,9 +3,8 @@
 //! descriptors or templates; mistakes that descriptor validation already forbids are
 //! unit-tested on hand-built objects in `src/check/`.
 
-use crate::support::{Run, Scratch, repo, run_in};
+use crate::support::{Run, Scratch, repo, run_in, skip};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::PathBuf;
 
 /// Asserts that the report holds a finding block with every one of `lines`, in order.
@@ -50,6 +49,30 @@ fn shipped_project_validates_clean() {
     let targets = crate::support::targets(&repo()).join(", ");
     let summary = format!("target(s) checked ({targets})\n");
     assert!(result.stdout.ends_with(&summary), "{}", result.stdout);
+}
+
+/// Without schemas, validate says that the custom resources went unchecked.
+#[test]
+fn custom_resources_unchecked_without_schemas_are_said() {
+    let result = validate(&Scratch::new(), &["monitoring"]);
+    let note = result
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("note: "))
+        .unwrap_or_else(|| panic!("no note:\n{}", result.stdout));
+    let count: usize = note["note: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in `{note}`"));
+    assert!(count > 0, "{note}");
+    assert!(
+        note.ends_with(
+            " custom resource(s) not checked against their CRD schemas: \
+             give the schemas with --crd-schemas DIR (or $PLATGEN_CRD_SCHEMAS)"
+        ),
+        "{note}"
+    );
 }
 
 #[test]
@@ -219,7 +242,7 @@ fn service_monitor_port_missing_from_the_services_is_found() {
 // --- policy -----------------------------------------------------------------------
 
 #[test]
-fn latest_image_outside_development_is_found_with_its_descriptor_line() {
+fn latest_image_is_found_where_the_environment_does_not_allow_it() {
     let project = Scratch::new();
     let staging = project.read("environments/staging.yaml");
     project.write(
@@ -231,21 +254,91 @@ fn latest_image_outside_development_is_found_with_its_descriptor_line() {
     assert_finding(
         &result,
         &[
-            "error[policy]: image `registry.yourdomain.com/e-commerce/auth-service:latest` has the tag `latest` outside development: pin a version",
+            "error[policy]: image `registry.yourdomain.com/e-commerce/auth-service:latest` has the tag `latest`: pin a version (only an environment with `allowUnpinnedImages: true` runs unpinned images)",
             "--> Deployment/e-commerce-staging/auth-service (target staging)",
             "= field: spec.template.spec.containers[0].image",
             &format!("= descriptor: environments/staging.yaml:{line}:17: images.auth-service"),
         ],
     );
-    // The same tag in development is tolerated.
+}
+
+/// Whether `latest` is tolerated is the environment's descriptor's say, not its name's:
+/// a `sandbox` copy of development tolerates it, development without the flag does not.
+#[test]
+fn latest_image_is_tolerated_where_the_environment_allows_it() {
     let project = Scratch::new();
     let development = project.read("environments/development.yaml");
+    let sandbox = development
+        .replace("name: development", "name: sandbox")
+        .replace("namespace: e-commerce-dev", "namespace: e-commerce-sandbox")
+        .replace("host: dev.yourdomain.com", "host: sandbox.yourdomain.com");
+    assert!(sandbox.contains("allowUnpinnedImages: true\n"), "{sandbox}");
     project.write(
-        "environments/development.yaml",
-        &format!("{development}images:\n  auth-service: latest\n"),
+        "environments/sandbox.yaml",
+        &format!("{sandbox}images:\n  auth-service: latest\n"),
     );
-    let result = validate(&project, &["development"]);
+    let result = validate(&project, &["sandbox"]);
     assert!(!result.stdout.contains(":latest"), "{}", result.stdout);
+    // Admission agrees: Gatekeeper's no-latest constraint leaves the sandbox alone.
+    let judged = || {
+        let security = project.run(&["build", "security"]).code(0).stdout;
+        let constraint = security
+            .split("\n---\n")
+            .find(|d| d.contains("kind: K8sDisallowLatestTag\n"))
+            .expect("the no-latest constraint")
+            .to_owned();
+        constraint.contains("- e-commerce-sandbox\n")
+    };
+    assert!(!judged());
+
+    project.write(
+        "environments/sandbox.yaml",
+        &format!(
+            "{}images:\n  auth-service: latest\n",
+            sandbox.replace("allowUnpinnedImages: true\n", "")
+        ),
+    );
+    assert_finding(
+        &validate(&project, &["sandbox"]).code(1),
+        &[
+            "has the tag `latest`: pin a version",
+            "--> Deployment/e-commerce-sandbox/auth-service (target sandbox)",
+        ],
+    );
+    assert!(judged());
+}
+
+// --- names -------------------------------------------------------------------------
+
+/// A database name valid on its own yields a backup CronJob name over the 52 characters
+/// Kubernetes allows CronJobs: found, at the database's entry.
+#[test]
+fn a_derived_name_over_the_limit_of_its_kind_is_found_at_its_entry() {
+    let project = Scratch::new();
+    let long = format!("{}_db", "a".repeat(45));
+    let catalog = project.read("environments/platform.yaml");
+    project.write(
+        "environments/platform.yaml",
+        &catalog.replace("auth_db", &long),
+    );
+    let line = line_of(
+        &project,
+        "environments/platform.yaml",
+        &format!("  - name: {long}"),
+    );
+    let cron_job = format!("{}-mysql-backup", "a".repeat(45));
+    let result = validate(&project, &["production"]).code(1);
+    assert_finding(
+        &result,
+        &[
+            &format!(
+                "error[names]: CronJob name `{cron_job}` is 58 characters long, over the 52 allowed: the API server refuses it"
+            ),
+            &format!("--> CronJob/e-commerce-prod/{cron_job} (target production)"),
+            "= field: metadata.name",
+            &format!("= descriptor: environments/platform.yaml:{line}:5: databases[0] ({long})"),
+        ],
+    );
 }
 
 #[test]
@@ -259,7 +352,7 @@ fn untagged_image_of_a_component_is_found() {
     assert_finding(
         &validate(&project, &["messaging"]).code(1),
         &[
-            "error[policy]: image `rabbitmq` has no tag (so it runs `latest`) outside development: pin a version",
+            "error[policy]: image `rabbitmq` has no tag (so it runs `latest`): pin a version (only an environment with `allowUnpinnedImages: true` runs unpinned images)",
             "--> RabbitmqCluster/e-commerce-messaging/rabbitmq-cluster (target messaging)",
             "= field: spec.image",
             "= descriptor: environments/platform.yaml:",
@@ -381,8 +474,7 @@ fn crd_schemas(test: &str) -> Option<PathBuf> {
                 None => "PLATGEN_CRD_SCHEMAS not set".to_owned(),
                 Some(dir) => format!("PLATGEN_CRD_SCHEMAS folder {} is absent", dir.display()),
             };
-            // Straight to the process's stderr, so the line shows even when the test passes.
-            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+            skip(test, &why, &[]);
             None
         }
     }
@@ -401,6 +493,7 @@ fn every_custom_resource_matches_its_schema() {
     // Findings of other families do not concern this test; an error would.
     assert_ne!(result.code, 2, "validate failed:\n{}", result.stderr);
     assert!(result.stdout.contains("objects valid") || result.stdout.contains("finding(s)"));
+    assert!(!result.stdout.contains("not checked"), "{}", result.stdout);
     let schema_findings: Vec<&str> = result
         .stdout
         .split("\n\n")

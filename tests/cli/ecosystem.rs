@@ -2,7 +2,7 @@
 //! editors, shell completions and the man page, Secrets for bootstrapping, `set-image`,
 //! JSON output and colour, and the CI example.
 
-use crate::support::{Scratch, copy_dir, repo, run_in, targets};
+use crate::support::{Scratch, copy_dir, repo, run_in, skip, targets};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -156,13 +156,11 @@ fn try_repo(pre_commit: &Path, home: &Path, hooks: &Path, hook: &str, project: &
 #[test]
 fn pre_commit_hooks_pass_on_a_current_tree_and_fail_on_a_drifted_one() {
     let Some(pre_commit) = find_pre_commit() else {
-        for required in [REQUIRE_PRECOMMIT, "PLATGEN_REQUIRE_CHECKERS"] {
-            assert!(
-                std::env::var_os(required).is_none(),
-                "{required} is set but pre-commit is missing"
-            );
-        }
-        eprintln!("SKIPPED pre-commit hooks test: pre-commit not found (scripts/test installs it)");
+        skip(
+            "pre_commit_hooks_pass_on_a_current_tree_and_fail_on_a_drifted_one",
+            "pre-commit not found (scripts/test installs it)",
+            &[REQUIRE_PRECOMMIT, "PLATGEN_REQUIRE_CHECKERS"],
+        );
         return;
     };
     let hooks = hook_repository();
@@ -338,6 +336,21 @@ fn diff_of_two_environments_matches_objects_across_namespaces() {
         out.contains("-  APP_ENV: staging\n+  APP_ENV: production\n"),
         "{out}"
     );
+    // Each side's objects under their own namespace.
+    assert!(
+        out.contains(
+            "--- staging: ConfigMap e-commerce-staging/global-config\n\
+             +++ production: ConfigMap e-commerce-prod/global-config\n"
+        ),
+        "{out}"
+    );
+    for line in out.lines() {
+        let staging_side = line.starts_with("removed: ") || line.starts_with("--- staging: ");
+        assert!(
+            !staging_side || !line.contains("e-commerce-prod"),
+            "a staging object labelled with production's namespace: {line}"
+        );
+    }
     assert!(
         !out.contains("added:   Namespace") && !out.contains("removed: Namespace"),
         "{out}"
@@ -364,6 +377,20 @@ fn diff_of_two_environments_matches_objects_across_namespaces() {
     run_in(&repo, &["diff", "staging", "nope"])
         .code(2)
         .stderr_has("unknown target `nope`");
+}
+
+/// `diff` with one side: the error and `--help` show the same two usages, the second
+/// with `--against-ref`.
+#[test]
+fn diff_usage_is_the_same_in_the_error_and_the_help() {
+    let usage =
+        "Usage: platgen diff <LEFT> <RIGHT>\n       platgen diff <TARGET> --against-ref <REV>\n";
+    let error = run_in(&repo(), &["diff", "staging"]).code(2).stderr;
+    assert!(error.contains("<RIGHT|--against-ref <REV>>"), "{error}");
+    assert!(error.contains(usage), "{error}");
+    let help = run_in(&repo(), &["diff", "--help"]).code(0).stdout;
+    assert!(help.contains(usage), "{help}");
+    assert!(help.contains("--against-ref <REV>"), "{help}");
 }
 
 #[test]
@@ -776,18 +803,22 @@ fn set_image_edits_the_environment_in_place_and_build_follows() {
 #[test]
 fn build_output_json_holds_the_objects_of_the_yaml_stream() {
     let repo = repo();
-    let yaml = objects(&run_in(&repo, &["build", "production"]).code(0).stdout);
-    let json: Vec<Value> = serde_json::from_str(
-        &run_in(&repo, &["build", "production", "--output", "json"])
+    // An environment (rendered and printed object by object) and a component.
+    for target in ["production", "messaging"] {
+        let yaml = objects(&run_in(&repo, &["build", target]).code(0).stdout);
+        let text = run_in(&repo, &["build", target, "--output", "json"])
             .code(0)
-            .stdout,
-    )
-    .expect("a JSON array");
-    assert_eq!(json.len(), yaml.len());
-    assert!(
-        json == yaml,
-        "the JSON and YAML renderings hold different objects"
-    );
+            .stdout;
+        let json: Vec<Value> = serde_json::from_str(&text).expect("a JSON array");
+        assert_eq!(json.len(), yaml.len());
+        assert!(
+            json == yaml,
+            "the JSON and YAML renderings of {target} hold different objects"
+        );
+        // Printed as one pretty-printed array, though written one object at a time.
+        let whole = serde_json::to_string_pretty(&json).expect("serialises") + "\n";
+        assert!(text == whole, "{target}: not the pretty-printed array");
+    }
     run_in(&repo, &["build", "production", "--output", "toml"]).code(2);
 }
 

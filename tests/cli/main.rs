@@ -9,5 +9,6 @@ mod errors;
 mod extend;
 mod fuzz;
 mod scale;
+mod suite;
 mod support;
 mod tree;

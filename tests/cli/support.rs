@@ -1,5 +1,6 @@
 //! A scratch copy of the project and a small runner for the built binary.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -94,10 +95,20 @@ impl Run {
 }
 
 pub fn run_in(root: &Path, args: &[&str]) -> Run {
-    let output: Output = Command::new(env!("CARGO_BIN_EXE_platgen"))
-        .arg("--root")
-        .arg(root)
-        .args(args)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_platgen"));
+    command.arg("--root").arg(root).args(args);
+    run(command)
+}
+
+/// Runs the binary in the folder `cwd` with no `--root`: it finds the project itself.
+pub fn run_from(cwd: &Path, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_platgen"));
+    command.args(args).current_dir(cwd);
+    run(command)
+}
+
+fn run(mut command: Command) -> Run {
+    let output: Output = command
         .env_remove("PLATGEN_ROOT")
         // Hermetic: only tests that pass `--crd-schemas` check schemas.
         .env_remove("PLATGEN_CRD_SCHEMAS")
@@ -129,4 +140,17 @@ pub fn diff(expected: &str, actual: &str, label: &str) -> String {
         .context_radius(3)
         .header(&format!("{label} (expected)"), &format!("{label} (actual)"))
         .to_string()
+}
+
+/// Says that `test` is skipped and why, straight to the process's stderr: `cargo test`
+/// captures `eprintln!` of a passing test, so the notice would not show by default.
+/// Each variable of `required` (CI sets them), when set, turns the skip into a failure.
+pub fn skip(test: &str, why: &str, required: &[&str]) {
+    for variable in required {
+        assert!(
+            std::env::var_os(variable).is_none(),
+            "{variable} is set, but {test} cannot run: {why}"
+        );
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }

@@ -1,7 +1,7 @@
 //! `platgen write`: the kustomize tree, proven equal to `platgen build` with the real
 //! kustomize, owned by one Application per object, written safely.
 
-use crate::support::{Scratch, diff, repo, run_in};
+use crate::support::{Scratch, diff, repo, run_in, skip};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -31,11 +31,8 @@ fn target_dirs(root: &Path) -> Vec<(String, String)> {
 #[test]
 fn kubectl_kustomize_prints_exactly_what_build_prints() {
     if !kubectl_available() {
-        assert!(
-            std::env::var_os(REQUIRE).is_none(),
-            "{REQUIRE} is set but kubectl is missing"
-        );
-        eprintln!("SKIPPED kubectl_kustomize_prints_exactly_what_build_prints: kubectl not found");
+        let test = "kubectl_kustomize_prints_exactly_what_build_prints";
+        skip(test, "kubectl not found", &[REQUIRE]);
         return;
     }
     let project = Scratch::new();
@@ -136,7 +133,13 @@ fn check_reports_drift_and_write_repairs_it() {
     let project = Scratch::new();
     project.run(&["write", "--check"]).code(1);
     project.run(&["write"]).code(0);
-    project.run(&["write", "--check"]).code(0);
+    let files = snapshot(&project.path().join("k8s")).len();
+    let current = project.run(&["write", "--check"]).code(0).stdout;
+    let k8s = project.path().join("k8s");
+    assert_eq!(
+        current,
+        format!("{}/ is current: {files} files\n", k8s.display())
+    );
 
     project.edit("environments/staging.yaml", "replicas: 2", "replicas: 3");
     let stale = "k8s/overlays/staging/old.yaml";
@@ -148,6 +151,15 @@ fn check_reports_drift_and_write_repairs_it() {
         "{report}"
     );
     assert!(report.contains("+  replicas: 3"), "{report}");
+    // One path style: every path the report names starts with the tree's folder.
+    let patch = k8s.join("overlays/staging/patches/replica-counts.yaml");
+    for line in [
+        format!("changed: {}\n", patch.display()),
+        format!("--- {} (on disk)\n", patch.display()),
+        format!("+++ {} (generated)\n", patch.display()),
+    ] {
+        assert!(report.contains(&line), "no `{line}` in:\n{report}");
+    }
     assert!(
         report.contains("missing: ") && report.contains("backups.yaml"),
         "{report}"
