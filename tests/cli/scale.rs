@@ -147,11 +147,20 @@ fn three_hundred_services_validate_build_write_and_round_trip() {
 
     let written = project.run(&["write"]).code(0).stdout;
     assert!(written.contains("file(s) written"), "{written}");
+    let current = format!("{}/ is current: ", project.path().join("k8s").display());
     let check = project.run(&["write", "--check"]).code(0);
-    assert_eq!(check.stdout, "", "write --check after write reports drift");
+    assert!(
+        check.stdout.starts_with(&current),
+        "write --check after write reports drift:\n{}",
+        check.stdout
+    );
     project.run(&["write"]).code(0);
     let check = project.run(&["write", "--check"]).code(0);
-    assert_eq!(check.stdout, "", "a second write changed the tree");
+    assert!(
+        check.stdout.starts_with(&current),
+        "a second write changed the tree:\n{}",
+        check.stdout
+    );
 
     let tree = project.path().join("k8s");
     let written = files(&tree);
