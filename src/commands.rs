@@ -91,9 +91,10 @@ pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitSt
     match request {
         Request::Build { target, format } => Platform::build_to(root, target, *format, out)?,
         Request::Targets => {
-            let platform = Platform::load(root)?;
+            // The descriptors are loaded and checked; nothing is rendered.
+            let project = crate::model::Project::load(root)?;
             let mut text = String::new();
-            for t in &platform.targets {
+            for t in &crate::targets(&project) {
                 text.push_str(&format!("{}\t{}\t{}\n", t.name, t.kind.as_str(), t.dir));
             }
             write_out(out, text.as_bytes())?;

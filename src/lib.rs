@@ -227,7 +227,7 @@ impl Platform {
 }
 
 /// Every target of a project: its environments, then the shared components.
-fn targets(project: &model::Project) -> Vec<Target> {
+pub fn targets(project: &model::Project) -> Vec<Target> {
     let environments = project.environments.iter().map(|e| Target {
         name: e.name.to_string(),
         kind: TargetKind::Environment,

@@ -19,6 +19,14 @@ pub const PLACEHOLDER: &str = "CHANGE-ME";
 pub fn environment<'p>(project: &'p Project, name: &str) -> Result<&'p EnvironmentFile> {
     project.environment(name).ok_or_else(|| {
         let names = project.environments.iter().map(|e| e.name.as_str());
+        if crate::objects::components().contains(&name) {
+            // A target, but not an environment: no closest-name guess.
+            return Error::Usage(format!(
+                "`{name}` is a shared component, not an environment: this command takes an \
+                 environment ({})",
+                names.collect::<Vec<_>>().join(", ")
+            ));
+        }
         Error::UnknownName {
             what: "environment",
             name: name.to_owned(),

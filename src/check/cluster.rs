@@ -1,10 +1,14 @@
 //! Check stage, shared part: what the cluster would hold once every target is applied —
 //! the objects of each target, the namespaces and their labels, and the pods each
 //! workload runs — with the label-selector semantics every check needs.
+//!
+//! Every lookup goes through indexes built once in [`Cluster::new`] (objects by kind,
+//! namespace and name; workloads by namespace and by label), so the checks stay linear
+//! in the number of objects however large the catalog.
 
 use crate::object::{self, Object};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Labels of a pod, a namespace or a selector's `matchLabels`.
 pub type Labels = BTreeMap<String, String>;
@@ -46,7 +50,7 @@ impl Placed {
 }
 
 /// A port a pod declares (`containerPort`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PodPort {
     pub name: Option<String>,
     pub number: u16,
@@ -146,28 +150,191 @@ pub struct Cluster {
     /// Labels of every namespace some target creates, its name label included.
     pub namespaces: BTreeMap<String, Labels>,
     pub workloads: Vec<Workload>,
+    index: Index,
+}
+
+/// Lookups built once over the objects (indexes into `objects` and `workloads`, in
+/// their order, so "the first that matches" keeps its meaning).
+#[derive(Debug, Default)]
+struct Index {
+    /// `(group, kind, namespace)` -> objects.
+    by_kind: HashMap<(String, String, String), Vec<usize>>,
+    /// `(group, kind, namespace, name)` -> objects.
+    by_name: HashMap<(String, String, String, String), Vec<usize>>,
+    /// `(target index, position)` -> object.
+    by_place: HashMap<(usize, usize), usize>,
+    /// Object -> the workload it is.
+    workload_of: HashMap<usize, usize>,
+    /// Namespace -> its workloads.
+    workloads_by_namespace: HashMap<String, Vec<usize>>,
+    /// `(namespace, label key, label value)` -> the workloads whose pods carry it.
+    workloads_by_label: HashMap<(String, String, String), Vec<usize>>,
+    /// `(namespace, Secret name)` -> the ExternalSecrets that write it.
+    external_secrets: HashMap<(String, String), Vec<usize>>,
+    /// `(namespace, kind, name)` -> the first workload of that identity.
+    workload_named: HashMap<(String, String, String), usize>,
+    /// Workload -> the first HorizontalPodAutoscaler of its namespace that scales it.
+    autoscaler_of: HashMap<usize, usize>,
 }
 
 impl Cluster {
-    /// Indexes the objects: namespaces and workloads.
+    /// Indexes the objects: namespaces, workloads and the lookups of the checks.
     pub fn new(objects: Vec<Placed>) -> Cluster {
         let mut namespaces = BTreeMap::new();
         let mut workloads = Vec::new();
-        for (index, placed) in objects.iter().enumerate() {
+        let mut index = Index::default();
+        for (i, placed) in objects.iter().enumerate() {
             if placed.kind() == "Namespace" && placed.group().is_empty() {
                 let mut labels = labels_of(&placed.object["metadata"]["labels"]);
                 labels.insert(NAMESPACE_NAME_LABEL.into(), placed.name().to_owned());
                 namespaces.insert(placed.name().to_owned(), labels);
             }
-            if let Some(workload) = workload(index, placed) {
+            let (group, kind, ns) = (placed.group(), placed.kind(), placed.namespace());
+            let key = (group.to_owned(), kind.to_owned(), ns.to_owned());
+            index.by_kind.entry(key).or_default().push(i);
+            let key = (
+                group.to_owned(),
+                kind.to_owned(),
+                ns.to_owned(),
+                placed.name().to_owned(),
+            );
+            index.by_name.entry(key).or_default().push(i);
+            index
+                .by_place
+                .insert((placed.target_index, placed.position), i);
+            if (group, kind) == ("external-secrets.io", "ExternalSecret") {
+                let spec = &placed.object["spec"];
+                let target = spec["target"]["name"].as_str().unwrap_or(placed.name());
+                let key = (ns.to_owned(), target.to_owned());
+                index.external_secrets.entry(key).or_default().push(i);
+            }
+            if let Some(workload) = workload(i, placed) {
+                let w = workloads.len();
+                index.workload_of.insert(i, w);
+                let ns = &workload.namespace;
+                index
+                    .workloads_by_namespace
+                    .entry(ns.clone())
+                    .or_default()
+                    .push(w);
+                for (k, v) in &workload.labels {
+                    let key = (ns.clone(), k.clone(), v.clone());
+                    index.workloads_by_label.entry(key).or_default().push(w);
+                }
+                let key = (ns.clone(), workload.kind.clone(), workload.name.clone());
+                index.workload_named.entry(key).or_insert(w);
                 workloads.push(workload);
+            }
+        }
+        for (i, placed) in objects.iter().enumerate() {
+            if (placed.group(), placed.kind()) != ("autoscaling", "HorizontalPodAutoscaler") {
+                continue;
+            }
+            let target = &placed.object["spec"]["scaleTargetRef"];
+            let (Some(kind), Some(name)) = (target["kind"].as_str(), target["name"].as_str())
+            else {
+                continue;
+            };
+            let key = (
+                placed.namespace().to_owned(),
+                kind.to_owned(),
+                name.to_owned(),
+            );
+            if let Some(&w) = index.workload_named.get(&key) {
+                index.autoscaler_of.entry(w).or_insert(i);
             }
         }
         Cluster {
             objects,
             namespaces,
             workloads,
+            index,
         }
+    }
+
+    /// The index of an object in `objects`.
+    pub fn index_of(&self, placed: &Placed) -> Option<usize> {
+        let key = (placed.target_index, placed.position);
+        self.index.by_place.get(&key).copied()
+    }
+
+    /// The object a finding's order `(target index, position)` names.
+    pub fn at(&self, target_index: usize, position: usize) -> Option<&Placed> {
+        let i = self.index.by_place.get(&(target_index, position))?;
+        Some(&self.objects[*i])
+    }
+
+    /// The workload an object is, if it runs pods.
+    pub fn workload_of(&self, placed: &Placed) -> Option<&Workload> {
+        let i = self.index.workload_of.get(&self.index_of(placed)?)?;
+        Some(&self.workloads[*i])
+    }
+
+    /// The workload of a namespace with this kind and name (a scale target).
+    pub fn workload_named(&self, namespace: &str, kind: &str, name: &str) -> Option<&Workload> {
+        let key = (namespace.to_owned(), kind.to_owned(), name.to_owned());
+        Some(&self.workloads[*self.index.workload_named.get(&key)?])
+    }
+
+    /// The HorizontalPodAutoscaler that scales a workload (the first of its namespace).
+    pub fn autoscaler_of(&self, workload: &Workload) -> Option<&Placed> {
+        let w = *self.index.workload_of.get(&workload.object)?;
+        Some(&self.objects[*self.index.autoscaler_of.get(&w)?])
+    }
+
+    /// The workloads of a namespace whose pods a `LabelSelector` selects, in cluster
+    /// order: candidates come from the index of one of its `matchLabels`, so the cost is
+    /// that of the candidates, not of the namespace.
+    pub fn selected_workloads<'a>(
+        &'a self,
+        namespace: &str,
+        selector: &'a Value,
+    ) -> impl Iterator<Item = &'a Workload> {
+        let candidates = self.candidates(namespace, &selector["matchLabels"]);
+        candidates
+            .iter()
+            .map(|&w| &self.workloads[w])
+            .filter(move |w| selects(selector, &w.labels))
+    }
+
+    /// The workloads of a namespace a plain label map (a Service's `selector`) selects.
+    pub fn map_selected_workloads<'a>(
+        &'a self,
+        namespace: &str,
+        selector: &'a Value,
+    ) -> impl Iterator<Item = &'a Workload> {
+        let candidates = self.candidates(namespace, selector);
+        candidates
+            .iter()
+            .map(|&w| &self.workloads[w])
+            .filter(move |w| map_selects(selector, &w.labels))
+    }
+
+    /// Workloads of a namespace carrying the rarest pair of `labels` (all of the
+    /// namespace when `labels` is empty).
+    fn candidates(&self, namespace: &str, labels: &Value) -> &[usize] {
+        let all = self
+            .index
+            .workloads_by_namespace
+            .get(namespace)
+            .map_or(&[][..], Vec::as_slice);
+        let Some(map) = labels.as_object().filter(|m| !m.is_empty()) else {
+            return all;
+        };
+        map.iter()
+            .map(|(k, v)| {
+                let key = (
+                    namespace.to_owned(),
+                    k.clone(),
+                    v.as_str().unwrap_or_default().to_owned(),
+                );
+                self.index
+                    .workloads_by_label
+                    .get(&key)
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .min_by_key(|c| c.len())
+            .unwrap_or(all)
     }
 
     /// Labels of a namespace: those of its Namespace object, or only its name label for
@@ -185,20 +352,27 @@ impl Cluster {
         kind: &str,
         namespace: &str,
     ) -> impl Iterator<Item = &'a Placed> {
-        self.objects
-            .iter()
-            .filter(move |p| p.group() == group && p.kind() == kind && p.namespace() == namespace)
+        let key = (group.to_owned(), kind.to_owned(), namespace.to_owned());
+        let found = self.index.by_kind.get(&key).map_or(&[][..], Vec::as_slice);
+        found.iter().map(|&i| &self.objects[i])
     }
 
     /// The object of one kind, namespace and name, if some target builds it.
     pub fn get(&self, group: &str, kind: &str, namespace: &str, name: &str) -> Option<&Placed> {
-        self.find(group, kind, namespace).find(|p| p.name() == name)
+        let key = (
+            group.to_owned(),
+            kind.to_owned(),
+            namespace.to_owned(),
+            name.to_owned(),
+        );
+        let i = self.index.by_name.get(&key)?.first()?;
+        Some(&self.objects[*i])
     }
 
     pub fn workloads_in<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a Workload> {
-        self.workloads
-            .iter()
-            .filter(move |w| w.namespace == namespace)
+        let found = self.index.workloads_by_namespace.get(namespace);
+        let found = found.map_or(&[][..], Vec::as_slice);
+        found.iter().map(|&w| &self.workloads[w])
     }
 
     /// The pod spec of a workload that has one.
@@ -212,12 +386,14 @@ impl Cluster {
     /// Keys of a Secret as delivered in a namespace: by an ExternalSecret (its target
     /// name, else its own name) or by a Secret object. `None` when nothing delivers it.
     pub fn secret_keys(&self, namespace: &str, name: &str) -> Option<Keys> {
-        for es in self.find("external-secrets.io", "ExternalSecret", namespace) {
-            let spec = &es.object["spec"];
-            let target = spec["target"]["name"].as_str().unwrap_or(es.name());
-            if target == name {
-                return Some(external_secret_keys(spec));
-            }
+        let key = (namespace.to_owned(), name.to_owned());
+        if let Some(&es) = self
+            .index
+            .external_secrets
+            .get(&key)
+            .and_then(|e| e.first())
+        {
+            return Some(external_secret_keys(&self.objects[es].object["spec"]));
         }
         self.get("", "Secret", namespace, name).map(|secret| {
             let mut keys = BTreeSet::new();

@@ -113,9 +113,11 @@ pub struct Options<'a> {
 /// Cross-target references (a ServiceMonitor in `monitoring`, the Services it scrapes in
 /// the environments) resolve whichever targets are being checked.
 pub fn gather(platform: &Platform) -> Cluster {
+    // Each target is built on its own core; the order of the list stays the targets'.
+    let builds = crate::parallel::map(&platform.targets, |target| platform.tree.build(&target.dir));
     let mut objects = Vec::new();
-    for (target_index, target) in platform.targets.iter().enumerate() {
-        for (position, object) in platform.tree.build(&target.dir).into_iter().enumerate() {
+    for ((target_index, target), built) in platform.targets.iter().enumerate().zip(builds) {
+        for (position, object) in built.into_iter().enumerate() {
             objects.push(Placed {
                 target: target.name.clone(),
                 target_index,
@@ -159,10 +161,8 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
     }
     let origins = origin::Origins::load(&platform.project)?;
     for finding in &mut findings {
-        let placed = &cluster
-            .objects
-            .iter()
-            .find(|p| (p.target_index, p.position) == finding.order)
+        let placed = cluster
+            .at(finding.order.0, finding.order.1)
             .expect("a finding names an object of the cluster");
         finding.descriptor = origins.describe(placed, &finding.field);
     }

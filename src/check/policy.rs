@@ -3,11 +3,12 @@
 //! `restricted` where a namespace enforces it, and a NetworkPolicy of its own for every
 //! workload.
 
-use super::cluster::{Cluster, Labels, Placed, Workload, containers, selects};
+use super::cluster::{Cluster, Labels, Placed, Workload, containers};
 use super::{Family, Finding, join};
 use crate::scalar::Quantity;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::fmt::Write as _;
 
 /// Namespace label of the Pod Security level the API server enforces.
 pub const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
@@ -24,57 +25,73 @@ pub fn check(
         let opaque = placed.group().is_empty() && matches!(placed.kind(), "ConfigMap" | "Secret");
         if !opaque {
             let pinned = !unpinned_allowed.contains(placed.namespace());
-            visit(&placed.object, "", &mut |path, key, value| {
-                if pinned && key == "image" {
-                    image(placed, path, value, &mut out);
-                }
-                if key == "resources" {
-                    resources(placed, path, value, &mut out);
-                }
-                if key == "env" {
-                    environment(placed, path, value, &mut out);
-                }
-                if key == "command" || key == "args" {
-                    arguments(placed, path, value, &mut out);
-                }
-            });
+            visit(
+                &placed.object,
+                &mut String::new(),
+                &mut |path, key, value| {
+                    if pinned && key == "image" {
+                        image(placed, path, value, &mut out);
+                    }
+                    if key == "resources" {
+                        resources(placed, path, value, &mut out);
+                    }
+                    if key == "env" {
+                        environment(placed, path, value, &mut out);
+                    }
+                    if key == "command" || key == "args" {
+                        arguments(placed, path, value, &mut out);
+                    }
+                },
+            );
         }
         secret_literal(placed, &mut out);
     }
+    let checked: HashSet<usize> = objects.iter().filter_map(|o| cluster.index_of(o)).collect();
+    let isolated = Isolation::new(cluster);
     for workload in &cluster.workloads {
-        let placed = &cluster.objects[workload.object];
-        if !objects.iter().any(|o| std::ptr::eq(*o, placed)) {
+        if !checked.contains(&workload.object) {
             continue;
         }
-        let namespace = cluster.namespace_labels(&workload.namespace);
-        if namespace.get(ENFORCE_LABEL).map(String::as_str) == Some("restricted")
-            && let Some(spec) = cluster.pod_spec(workload)
-        {
+        let placed = &cluster.objects[workload.object];
+        let restricted = cluster
+            .namespaces
+            .get(&workload.namespace)
+            .and_then(|labels| labels.get(ENFORCE_LABEL))
+            .is_some_and(|level| level == "restricted");
+        if restricted && let Some(spec) = cluster.pod_spec(workload) {
             let base = join(workload.template.map_or("", |t| t.path), "spec");
             pod_security(placed, &base, spec, &mut out);
         }
-        network_isolation(cluster, placed, workload, &mut out);
+        isolated.check(cluster, placed, workload, &mut out);
     }
     out
 }
 
 /// Calls `f(path, key, value)` for every value under `value` that sits at a mapping key,
 /// skipping `metadata` (labels and annotations hold no such settings).
-fn visit(value: &Value, path: &str, f: &mut dyn FnMut(&str, &str, &Value)) {
+fn visit(value: &Value, path: &mut String, f: &mut dyn FnMut(&str, &str, &Value)) {
+    // One path buffer for the whole walk: pushed on the way down, cut on the way up.
+    let len = path.len();
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                if path.is_empty() && key == "metadata" {
+                if len == 0 && key == "metadata" {
                     continue;
                 }
-                let child_path = join(path, key);
-                f(&child_path, key, child);
-                visit(child, &child_path, f);
+                if len > 0 {
+                    path.push('.');
+                }
+                path.push_str(key);
+                f(path, key, child);
+                visit(child, path, f);
+                path.truncate(len);
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                visit(child, &format!("{path}[{i}]"), f);
+                let _ = write!(path, "[{i}]");
+                visit(child, path, f);
+                path.truncate(len);
             }
         }
         _ => {}
@@ -495,9 +512,50 @@ fn seccomp_ok(context: &Value) -> bool {
     )
 }
 
-/// Every workload's pods are selected by a NetworkPolicy that names them: policies that
-/// select every pod of the namespace (default deny, DNS) do not say what the workload
-/// needs.
+/// Which workloads a NetworkPolicy of their own selects, computed once from the
+/// policies' side (each policy's selected workloads come from the label index).
+struct Isolation {
+    /// Objects (indexes into the cluster) of the workloads some policy names.
+    named: HashSet<usize>,
+}
+
+impl Isolation {
+    fn new(cluster: &Cluster) -> Isolation {
+        let mut named = HashSet::new();
+        let namespaces: HashSet<&str> = cluster
+            .workloads
+            .iter()
+            .map(|w| w.namespace.as_str())
+            .collect();
+        for ns in namespaces {
+            for policy in cluster.find("networking.k8s.io", "NetworkPolicy", ns) {
+                let selector = &policy.object["spec"]["podSelector"];
+                if selector_is_empty(selector) {
+                    continue;
+                }
+                named.extend(cluster.selected_workloads(ns, selector).map(|w| w.object));
+            }
+        }
+        Isolation { named }
+    }
+
+    /// Every workload's pods are selected by a NetworkPolicy that names them: policies
+    /// that select every pod of the namespace (default deny, DNS) do not say what the
+    /// workload needs.
+    fn check(
+        &self,
+        cluster: &Cluster,
+        placed: &Placed,
+        workload: &Workload,
+        out: &mut Vec<Finding>,
+    ) {
+        if !self.named.contains(&workload.object) {
+            network_isolation(cluster, placed, workload, out);
+        }
+    }
+}
+
+/// The finding of a workload no policy of its own selects.
 fn network_isolation(
     cluster: &Cluster,
     placed: &Placed,
@@ -508,13 +566,6 @@ fn network_isolation(
     let policies: Vec<&Placed> = cluster
         .find("networking.k8s.io", "NetworkPolicy", ns)
         .collect();
-    let own = policies.iter().any(|p| {
-        let selector = &p.object["spec"]["podSelector"];
-        !selector_is_empty(selector) && selects(selector, &workload.labels)
-    });
-    if own {
-        return;
-    }
     let field = match workload.template {
         Some(template) => join(template.path, "metadata.labels"),
         None => String::new(),

@@ -1,116 +1,22 @@
-//! Check stage, reachability: which pod group may open a connection to which, on which
-//! ports, as the NetworkPolicies of every target allow it. A connection is allowed when
-//! the source's egress allows it and the destination's ingress allows it. For each
-//! direction, a pod that no policy of that type selects is unrestricted; a selected pod
-//! gets the union of the rules of every policy selecting it (Kubernetes semantics).
-//!
-//! `ipBlock` peers are taken to mean addresses outside the cluster: they match no pod.
+//! Check stage, reachability: which pod group of an environment may open a connection to
+//! which, on which ports, as the NetworkPolicies of every target allow it. The engine
+//! (`engine`: pod classes, policies indexed by the labels they select) evaluates class
+//! to class; this module groups the classes for people (by `app` label, plus the peers
+//! outside the environment) and prints the result in a size that follows the allowed
+//! connections, not the square of the catalog.
 
-use super::cluster::{Cluster, Labels, PodPort, Workload, selects};
+pub mod engine;
+pub mod ports;
+
+pub use engine::{Direction, Engine, Pod};
+pub use ports::Ports;
+
+use super::cluster::{Cluster, Labels};
 use crate::Platform;
 use crate::components::messaging::CLUSTER_LABEL;
 use crate::descriptor::EnvironmentFile;
-use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-
-/// Protocols a NetworkPolicy port can name.
-const PROTOCOLS: [&str; 3] = ["TCP", "UDP", "SCTP"];
-
-/// A set of ports per protocol, as sorted disjoint inclusive ranges.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ports(BTreeMap<String, Vec<(u16, u16)>>);
-
-impl Ports {
-    /// Every port of every protocol.
-    pub fn all() -> Ports {
-        Ports(
-            PROTOCOLS
-                .iter()
-                .map(|p| ((*p).to_owned(), vec![(1, u16::MAX)]))
-                .collect(),
-        )
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.values().all(Vec::is_empty)
-    }
-
-    fn add(&mut self, protocol: &str, from: u16, to: u16) {
-        let ranges = self.0.entry(protocol.to_owned()).or_default();
-        ranges.push((from.min(to), from.max(to)));
-        ranges.sort_unstable();
-        let mut merged: Vec<(u16, u16)> = Vec::with_capacity(ranges.len());
-        for &(a, b) in ranges.iter() {
-            match merged.last_mut() {
-                Some(last) if u32::from(a) <= u32::from(last.1) + 1 => last.1 = last.1.max(b),
-                _ => merged.push((a, b)),
-            }
-        }
-        *ranges = merged;
-    }
-
-    fn union(&mut self, other: &Ports) {
-        for (protocol, ranges) in &other.0 {
-            for &(a, b) in ranges {
-                self.add(protocol, a, b);
-            }
-        }
-    }
-
-    fn intersection(&self, other: &Ports) -> Ports {
-        let mut result = Ports::default();
-        for (protocol, mine) in &self.0 {
-            let Some(theirs) = other.0.get(protocol) else {
-                continue;
-            };
-            for &(a, b) in mine {
-                for &(c, d) in theirs {
-                    let (from, to) = (a.max(c), b.min(d));
-                    if from <= to {
-                        result.add(protocol, from, to);
-                    }
-                }
-            }
-        }
-        result
-    }
-
-    /// Whether a TCP port is in the set.
-    pub fn allows_tcp(&self, port: u16) -> bool {
-        self.0
-            .get("TCP")
-            .is_some_and(|r| r.iter().any(|&(a, b)| a <= port && port <= b))
-    }
-}
-
-impl std::fmt::Display for Ports {
-    /// `8000`, `4369, 35672-35682`, `53/UDP`, `all/TCP`, `all`, or `.` when empty.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.is_empty() {
-            return f.write_str(".");
-        }
-        if *self == Ports::all() {
-            return f.write_str("all");
-        }
-        let mut parts = Vec::new();
-        for protocol in PROTOCOLS {
-            let suffix = if protocol == "TCP" {
-                String::new()
-            } else {
-                format!("/{protocol}")
-            };
-            for &(a, b) in self.0.get(protocol).into_iter().flatten() {
-                parts.push(match (a, b) {
-                    (1, u16::MAX) => format!("all/{protocol}"),
-                    (a, b) if a == b => format!("{a}{suffix}"),
-                    (a, b) => format!("{a}-{b}{suffix}"),
-                });
-            }
-        }
-        f.write_str(&parts.join(","))
-    }
-}
 
 /// A peer outside the environment's namespace: a whole namespace, or the pods of one
 /// that carry some labels. A namespace whose pods some target builds stands for those
@@ -121,36 +27,31 @@ pub struct External {
     pub pods: Option<Labels>,
 }
 
-/// Pods that the matrix treats as one: the workloads of the environment that share an
-/// `app` label, or an external peer. A cell is the union of what its members allow.
+/// Pods that the report treats as one: the workloads of the environment that share an
+/// `app` label, or an external peer. A connection of groups is the union of what their
+/// members allow.
 #[derive(Debug, Clone)]
 pub struct Group {
     pub name: String,
     pub members: Vec<Pod>,
 }
 
-/// The pods of one workload, as NetworkPolicies see them.
-#[derive(Debug, Clone)]
-pub struct Pod {
-    pub namespace: String,
-    pub labels: Labels,
-    pub ports: Vec<PodPort>,
-}
-
-/// Who may connect to whom: `cells[source][destination]`, both indexes into `groups`.
+/// Who may connect to whom: the allowed connections by `(source, destination)`, both
+/// indexes into `groups`; a pair that is absent may not connect.
 #[derive(Debug, Clone)]
 pub struct Matrix {
     pub namespace: String,
     pub groups: Vec<Group>,
-    pub cells: Vec<Vec<Ports>>,
+    pub cells: BTreeMap<(usize, usize), Ports>,
 }
 
 impl Matrix {
-    /// The ports `source` may reach `destination` on, by group names.
-    pub fn get(&self, source: &str, destination: &str) -> Option<&Ports> {
+    /// The ports `source` may reach `destination` on, by group names (empty when none);
+    /// `None` when a name is no group.
+    pub fn get(&self, source: &str, destination: &str) -> Option<Ports> {
         let s = self.groups.iter().position(|g| g.name == source)?;
         let d = self.groups.iter().position(|g| g.name == destination)?;
-        Some(&self.cells[s][d])
+        Some(self.cells.get(&(s, d)).cloned().unwrap_or_default())
     }
 }
 
@@ -160,25 +61,30 @@ pub fn matrix(cluster: &Cluster, namespace: &str, externals: &[External]) -> Mat
     for external in externals {
         groups.push(external_group(cluster, external));
     }
-    let cells = groups
-        .iter()
-        .map(|source| {
-            groups
-                .iter()
-                .map(|destination| {
-                    let mut ports = Ports::default();
-                    for from in &source.members {
-                        for to in &destination.members {
-                            let egress = allowed(cluster, from, to, Direction::Egress);
-                            let ingress = allowed(cluster, from, to, Direction::Ingress);
-                            ports.union(&egress.intersection(&ingress));
-                        }
-                    }
-                    ports
-                })
-                .collect()
-        })
-        .collect();
+    // The classes of every member, and the groups each class belongs to.
+    let mut classes: Vec<Pod> = Vec::new();
+    let mut class_of: HashMap<Pod, usize> = HashMap::new();
+    let mut groups_of: Vec<Vec<usize>> = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        for pod in &group.members {
+            let c = *class_of.entry(pod.clone()).or_insert_with(|| {
+                classes.push(pod.clone());
+                groups_of.push(Vec::new());
+                classes.len() - 1
+            });
+            if !groups_of[c].contains(&g) {
+                groups_of[c].push(g);
+            }
+        }
+    }
+    let mut cells: BTreeMap<(usize, usize), Ports> = BTreeMap::new();
+    for ((s, d), ports) in Engine::new(cluster).connections(&classes) {
+        for &gs in &groups_of[s] {
+            for &gd in &groups_of[d] {
+                cells.entry((gs, gd)).or_default().union(&ports);
+            }
+        }
+    }
     Matrix {
         namespace: namespace.to_owned(),
         groups,
@@ -196,17 +102,9 @@ fn local_groups(cluster: &Cluster, namespace: &str) -> Vec<Group> {
                 name: workload.app().to_owned(),
                 members: Vec::new(),
             });
-        group.members.push(pod(workload));
+        group.members.push(Pod::of(workload));
     }
     groups.into_values().collect()
-}
-
-fn pod(workload: &Workload) -> Pod {
-    Pod {
-        namespace: workload.namespace.clone(),
-        labels: workload.labels.clone(),
-        ports: workload.ports.clone(),
-    }
 }
 
 /// An external peer: the workloads of its namespace (those with its labels) when a
@@ -217,7 +115,7 @@ fn external_group(cluster: &Cluster, external: &External) -> Group {
     let mut members: Vec<Pod> = cluster
         .workloads_in(ns)
         .filter(|w| wanted.iter().all(|(k, v)| w.labels.get(k) == Some(v)))
-        .map(pod)
+        .map(Pod::of)
         .collect();
     if members.is_empty() {
         members.push(Pod {
@@ -236,146 +134,21 @@ fn external_group(cluster: &Cluster, external: &External) -> Group {
     Group { name, members }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    Ingress,
-    Egress,
-}
-
-impl Direction {
-    fn policy_type(self) -> &'static str {
-        match self {
-            Direction::Ingress => "Ingress",
-            Direction::Egress => "Egress",
-        }
-    }
-    fn rules(self) -> &'static str {
-        match self {
-            Direction::Ingress => "ingress",
-            Direction::Egress => "egress",
-        }
-    }
-    fn peers(self) -> &'static str {
-        match self {
-            Direction::Ingress => "from",
-            Direction::Egress => "to",
-        }
-    }
-}
-
-/// The policy types a policy has: `policyTypes`, or by default Ingress, plus Egress when
-/// it has egress rules.
-fn policy_types(spec: &Value) -> Vec<String> {
-    match spec["policyTypes"].as_array() {
-        Some(types) => types
-            .iter()
-            .filter_map(|t| t.as_str().map(str::to_owned))
-            .collect(),
-        None => {
-            let mut types = vec!["Ingress".to_owned()];
-            if spec.get("egress").is_some_and(|e| !e.is_null()) {
-                types.push("Egress".to_owned());
-            }
-            types
-        }
-    }
-}
-
-/// What one direction allows from `source` to `destination`: egress is the source's
-/// policies, ingress the destination's.
-fn allowed(cluster: &Cluster, source: &Pod, destination: &Pod, direction: Direction) -> Ports {
-    let (subject, peer) = match direction {
-        Direction::Egress => (source, destination),
-        Direction::Ingress => (destination, source),
-    };
-    let policies: Vec<&Value> = cluster
-        .find("networking.k8s.io", "NetworkPolicy", &subject.namespace)
-        .map(|p| &p.object["spec"])
-        .filter(|spec| {
-            policy_types(spec)
-                .iter()
-                .any(|t| t == direction.policy_type())
-        })
-        .filter(|spec| selects(&spec["podSelector"], &subject.labels))
-        .collect();
-    if policies.is_empty() {
-        return Ports::all();
-    }
-    let mut ports = Ports::default();
-    for spec in policies {
-        for rule in spec[direction.rules()].as_array().into_iter().flatten() {
-            let peers = rule[direction.peers()].as_array().filter(|p| !p.is_empty());
-            let matches = peers.is_none_or(|peers| {
-                peers
-                    .iter()
-                    .any(|p| peer_matches(cluster, &subject.namespace, p, peer))
-            });
-            if matches {
-                ports.union(&rule_ports(&rule["ports"], destination));
-            }
-        }
-    }
-    ports
-}
-
-/// Whether a rule's peer (seen from a policy of `namespace`) covers a group's pods.
-fn peer_matches(cluster: &Cluster, namespace: &str, peer: &Value, group: &Pod) -> bool {
-    if peer.get("ipBlock").is_some() {
-        return false;
-    }
-    let namespace_selector = peer.get("namespaceSelector");
-    let pod_selector = peer.get("podSelector");
-    if namespace_selector.is_none() && pod_selector.is_none() {
-        return false;
-    }
-    let namespace_ok = match namespace_selector {
-        None => group.namespace == namespace,
-        Some(selector) => selects(selector, &cluster.namespace_labels(&group.namespace)),
-    };
-    let pods_ok = pod_selector.is_none_or(|selector| selects(selector, &group.labels));
-    namespace_ok && pods_ok
-}
-
-/// The ports of a rule, named ports resolved against the destination's pods; no ports
-/// means every port.
-fn rule_ports(ports: &Value, destination: &Pod) -> Ports {
-    let Some(list) = ports.as_array().filter(|p| !p.is_empty()) else {
-        return Ports::all();
-    };
-    let mut result = Ports::default();
-    for port in list {
-        let protocol = port["protocol"].as_str().unwrap_or("TCP");
-        match &port["port"] {
-            Value::Null => result.add(protocol, 1, u16::MAX),
-            Value::Number(n) => {
-                let from = n.as_u64().and_then(|n| u16::try_from(n).ok()).unwrap_or(0);
-                let to = port["endPort"]
-                    .as_u64()
-                    .and_then(|n| u16::try_from(n).ok())
-                    .unwrap_or(from);
-                if from > 0 {
-                    result.add(protocol, from, to.max(from));
-                }
-            }
-            Value::String(name) => {
-                for p in &destination.ports {
-                    if p.name.as_deref() == Some(name.as_str()) && p.protocol == protocol {
-                        result.add(protocol, p.number, p.number);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    result
-}
-
 /// The reachability report of one environment: its workloads, and the peers the
 /// catalog names outside it (the ingress controller's namespace, the monitoring
 /// namespace, the RabbitMQ cluster's pods).
 pub fn environment(platform: &Platform, env: &EnvironmentFile) -> String {
+    let cluster = super::gather(platform);
+    render(
+        &matrix(&cluster, env.namespace.as_str(), &externals(platform)),
+        env.name.as_str(),
+    )
+}
+
+/// The peers outside an environment that the catalog names.
+fn externals(platform: &Platform) -> [External; 3] {
     let catalog = &platform.project.catalog;
-    let externals = [
+    [
         External {
             namespace: catalog.security.ingress_namespace.to_string(),
             pods: None,
@@ -391,16 +164,12 @@ pub fn environment(platform: &Platform, env: &EnvironmentFile) -> String {
                 catalog.rabbitmq.cluster_name.to_string(),
             )])),
         },
-    ];
-    let cluster = super::gather(platform);
-    render(
-        &matrix(&cluster, env.namespace.as_str(), &externals),
-        env.name.as_str(),
-    )
+    ]
 }
 
-/// The matrix as text: a numbered table (rows: sources, columns: destinations), then the
-/// allowed connections one per line.
+/// The report as text: one line per pod group with how many groups it may connect to
+/// and be reached from (an isolated group shows at a glance), then every allowed
+/// connection on its own line. Its size follows the groups and the connections.
 pub fn render(matrix: &Matrix, environment: &str) -> String {
     let mut text = String::new();
     let _ = writeln!(
@@ -408,57 +177,34 @@ pub fn render(matrix: &Matrix, environment: &str) -> String {
         "Reachability of environment {environment} (namespace {}), as the NetworkPolicies of every target allow it.",
         matrix.namespace
     );
-    text.push_str(
-        "Rows are sources, columns destinations (by number); a cell lists the ports a source may connect to\n\
-         (TCP unless marked; \"all\": every port and protocol; \".\": none).\n\n",
-    );
+    text.push_str("Ports are TCP unless marked (\"all\": every port and protocol).\n\n");
     let n = matrix.groups.len();
-    let number_width = n.to_string().len();
-    let name_width = matrix
+    let (mut reaches, mut reached) = (vec![0usize; n], vec![0usize; n]);
+    for &(s, d) in matrix.cells.keys() {
+        reaches[s] += 1;
+        reached[d] += 1;
+    }
+    let header = "pod group";
+    let width = matrix
         .groups
         .iter()
         .map(|g| g.name.len())
+        .chain([header.len()])
         .max()
-        .unwrap_or(0)
-        .max("source \\ destination".len());
-    let widths: Vec<usize> = (0..n)
-        .map(|d| {
-            (0..n)
-                .map(|s| matrix.cells[s][d].to_string().len())
-                .max()
-                .unwrap_or(1)
-                .max((d + 1).to_string().len())
-        })
-        .collect();
-    let _ = write!(
-        text,
-        "{:>number_width$}  {:<name_width$}",
-        "", "source \\ destination"
-    );
-    for (d, width) in widths.iter().enumerate() {
-        let _ = write!(text, "  {:>width$}", d + 1);
-    }
-    text.push('\n');
-    for (s, group) in matrix.groups.iter().enumerate() {
-        let _ = write!(
+        .unwrap_or(0);
+    let _ = writeln!(text, "Pod groups ({n}):");
+    let _ = writeln!(text, "  {header:<width$}  reaches  reached by");
+    for (g, group) in matrix.groups.iter().enumerate() {
+        let _ = writeln!(
             text,
-            "{:>number_width$}  {:<name_width$}",
-            s + 1,
-            group.name
+            "  {:<width$}  {:>7}  {:>10}",
+            group.name, reaches[g], reached[g]
         );
-        for (d, width) in widths.iter().enumerate() {
-            let _ = write!(text, "  {:>width$}", matrix.cells[s][d].to_string());
-        }
-        text.push('\n');
     }
     text.push_str("\nAllowed connections:\n");
-    for (s, source) in matrix.groups.iter().enumerate() {
-        for (d, destination) in matrix.groups.iter().enumerate() {
-            let ports = &matrix.cells[s][d];
-            if !ports.is_empty() {
-                let _ = writeln!(text, "  {} -> {}: {ports}", source.name, destination.name);
-            }
-        }
+    for (&(s, d), ports) in &matrix.cells {
+        let (source, destination) = (&matrix.groups[s].name, &matrix.groups[d].name);
+        let _ = writeln!(text, "  {source} -> {destination}: {ports}");
     }
     text
 }
@@ -467,7 +213,7 @@ pub fn render(matrix: &Matrix, environment: &str) -> String {
 mod tests {
     use super::*;
     use crate::check::cluster::Placed;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn cluster(objects: Vec<Value>) -> Cluster {
         Cluster::new(
@@ -501,7 +247,7 @@ mod tests {
     fn no_policy_means_unrestricted() {
         let c = cluster(vec![deployment("a", 80), deployment("b", 81)]);
         let m = matrix(&c, "ns", &[]);
-        assert_eq!(m.get("a", "b"), Some(&Ports::all()));
+        assert_eq!(m.get("a", "b"), Some(Ports::all()));
     }
 
     #[test]
@@ -558,12 +304,12 @@ mod tests {
             pods: None,
         };
         let m = matrix(&c, "ns", &[external]);
-        assert_eq!(m.get("a", "b"), Some(&Ports::all()));
+        assert_eq!(m.get("a", "b"), Some(Ports::all()));
         assert_eq!(
             m.get("elsewhere (namespace)", "b").unwrap().to_string(),
             "."
         );
-        assert_eq!(m.get("b", "elsewhere (namespace)"), Some(&Ports::all()));
+        assert_eq!(m.get("b", "elsewhere (namespace)"), Some(Ports::all()));
     }
 
     #[test]
@@ -595,14 +341,137 @@ mod tests {
         assert_eq!(m.get("a", "mon (namespace)").unwrap().to_string(), "all");
     }
 
+    /// The engine's answer on the shipped project equals the naive evaluation (every
+    /// member pod x every member pod x every policy of the namespace), pair by pair, for
+    /// every environment; and the per-pair API agrees with the whole evaluation.
     #[test]
-    fn ports_render_ranges_and_protocols() {
-        let mut p = Ports::default();
-        p.add("TCP", 35672, 35682);
-        p.add("TCP", 4369, 4369);
-        p.add("UDP", 53, 53);
-        assert_eq!(p.to_string(), "4369,35672-35682,53/UDP");
-        assert!(p.allows_tcp(35680));
-        assert!(!p.allows_tcp(53));
+    fn class_engine_agrees_with_the_naive_evaluation_on_the_shipped_project() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let platform = Platform::load(root).expect("the shipped descriptors load");
+        let cluster = crate::check::gather(&platform);
+        let engine = Engine::new(&cluster);
+        let mut connections = 0;
+        for env in &platform.project.environments {
+            let m = matrix(&cluster, env.namespace.as_str(), &externals(&platform));
+            for (s, source) in m.groups.iter().enumerate() {
+                for (d, destination) in m.groups.iter().enumerate() {
+                    let mut expected = Ports::default();
+                    let mut per_pair = Ports::default();
+                    for from in &source.members {
+                        for to in &destination.members {
+                            expected.union(&naive::ports(&cluster, from, to));
+                            per_pair.union(&engine.ports(from, to));
+                        }
+                    }
+                    let found = m.cells.get(&(s, d)).cloned().unwrap_or_default();
+                    let pair = format!("{}: {} -> {}", env.name, source.name, destination.name);
+                    assert_eq!(found, expected, "{pair}");
+                    assert_eq!(per_pair, expected, "{pair}");
+                    connections += usize::from(!found.is_empty());
+                }
+            }
+        }
+        assert!(connections > 100, "the shipped policies allow connections");
+    }
+
+    /// The evaluation before pod classes and policy indexes, kept as the oracle: for each
+    /// pair of pods, every policy of the namespace is tried.
+    mod naive {
+        use super::*;
+        use crate::check::cluster::selects;
+
+        pub fn ports(cluster: &Cluster, from: &Pod, to: &Pod) -> Ports {
+            let egress = allowed(cluster, from, to, Direction::Egress);
+            egress.intersection(&allowed(cluster, from, to, Direction::Ingress))
+        }
+
+        fn allowed(
+            cluster: &Cluster,
+            source: &Pod,
+            destination: &Pod,
+            direction: Direction,
+        ) -> Ports {
+            let (subject, peer) = match direction {
+                Direction::Egress => (source, destination),
+                Direction::Ingress => (destination, source),
+            };
+            let (kind, rules, peers) = match direction {
+                Direction::Egress => ("Egress", "egress", "to"),
+                Direction::Ingress => ("Ingress", "ingress", "from"),
+            };
+            let policies: Vec<&Value> = cluster
+                .find("networking.k8s.io", "NetworkPolicy", &subject.namespace)
+                .map(|p| &p.object["spec"])
+                .filter(|spec| match spec["policyTypes"].as_array() {
+                    Some(types) => types.iter().any(|t| t.as_str() == Some(kind)),
+                    None => kind == "Ingress" || spec.get("egress").is_some_and(|e| !e.is_null()),
+                })
+                .filter(|spec| selects(&spec["podSelector"], &subject.labels))
+                .collect();
+            if policies.is_empty() {
+                return Ports::all();
+            }
+            let mut ports = Ports::default();
+            for spec in policies {
+                for rule in spec[rules].as_array().into_iter().flatten() {
+                    let listed = rule[peers].as_array().filter(|p| !p.is_empty());
+                    let matches = listed.is_none_or(|listed| {
+                        listed
+                            .iter()
+                            .any(|p| peer_matches(cluster, &subject.namespace, p, peer))
+                    });
+                    if matches {
+                        ports.union(&engine::rule_ports(&rule["ports"], destination));
+                    }
+                }
+            }
+            ports
+        }
+
+        fn peer_matches(cluster: &Cluster, namespace: &str, peer: &Value, pod: &Pod) -> bool {
+            if peer.get("ipBlock").is_some() {
+                return false;
+            }
+            let namespace_selector = peer.get("namespaceSelector");
+            let pod_selector = peer.get("podSelector");
+            if namespace_selector.is_none() && pod_selector.is_none() {
+                return false;
+            }
+            let namespace_ok = match namespace_selector {
+                None => pod.namespace == namespace,
+                Some(selector) => selects(selector, &cluster.namespace_labels(&pod.namespace)),
+            };
+            namespace_ok && pod_selector.is_none_or(|selector| selects(selector, &pod.labels))
+        }
+    }
+
+    #[test]
+    fn report_lists_groups_and_connections_compactly() {
+        let c = cluster(vec![
+            deployment("a", 80),
+            deployment("b", 8080),
+            policy(
+                "deny",
+                json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+            ),
+            policy(
+                "a-out",
+                json!({"podSelector": {"matchLabels": {"app": "a"}}, "policyTypes": ["Egress"],
+                "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "b"}}}]}]}),
+            ),
+            policy(
+                "b-in",
+                json!({"podSelector": {"matchLabels": {"app": "b"}},
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}],
+                             "ports": [{"port": "http"}]}]}),
+            ),
+        ]);
+        let text = render(&matrix(&c, "ns", &[]), "dev");
+        let body = text.split_once("\n\n").expect("a header").1;
+        assert_eq!(
+            body,
+            "Pod groups (2):\n  pod group  reaches  reached by\n  a                1           0\n  \
+             b                0           1\n\nAllowed connections:\n  a -> b: 8080\n"
+        );
     }
 }

@@ -2,9 +2,7 @@
 //! selector, a Secret, a ConfigMap, a claim, a scale target, a backend, an issuer)
 //! resolves to an object some target builds, with the key or port it asks for.
 
-use super::cluster::{
-    self, Cluster, Keys, Placed, Workload, containers, map_selects, selector_text, selects,
-};
+use super::cluster::{self, Cluster, Keys, Placed, Workload, containers, selector_text, selects};
 use super::{Family, Finding, join};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -28,11 +26,7 @@ pub fn check(cluster: &Cluster, objects: &[&Placed]) -> Vec<Finding> {
             }
             _ => {}
         }
-        if let Some(workload) = cluster
-            .workloads
-            .iter()
-            .find(|w| std::ptr::eq(&cluster.objects[w.object], *placed))
-        {
+        if let Some(workload) = cluster.workload_of(placed) {
             pod(cluster, placed, workload, &mut out);
         }
     }
@@ -67,10 +61,7 @@ fn service(cluster: &Cluster, placed: &Placed, out: &mut Findings) {
         return;
     }
     let ns = placed.namespace();
-    let selected: Vec<&Workload> = cluster
-        .workloads_in(ns)
-        .filter(|w| map_selects(selector, &w.labels))
-        .collect();
+    let selected: Vec<&Workload> = cluster.map_selected_workloads(ns, selector).collect();
     if selected.is_empty() {
         out.add(
             placed,
@@ -128,9 +119,7 @@ fn scale_target<'a>(cluster: &'a Cluster, hpa: &Placed) -> Option<&'a Workload> 
     let target = &hpa.object["spec"]["scaleTargetRef"];
     let kind = str_at(target, "kind")?;
     let name = str_at(target, "name")?;
-    cluster
-        .workloads_in(hpa.namespace())
-        .find(|w| w.kind == kind && w.name == name)
+    cluster.workload_named(hpa.namespace(), kind, name)
 }
 
 fn autoscaler(cluster: &Cluster, placed: &Placed, out: &mut Findings) {
@@ -152,14 +141,7 @@ fn autoscaler(cluster: &Cluster, placed: &Placed, out: &mut Findings) {
 /// How many pods a workload runs when nothing disrupts it: its autoscaler's
 /// `minReplicas` when one scales it, else its `replicas`.
 fn resting_replicas(cluster: &Cluster, workload: &Workload) -> Option<(i64, String)> {
-    let hpa = cluster
-        .find(
-            "autoscaling",
-            "HorizontalPodAutoscaler",
-            &workload.namespace,
-        )
-        .find(|h| scale_target(cluster, h).is_some_and(|w| w.object == workload.object));
-    match hpa {
+    match cluster.autoscaler_of(workload) {
         Some(hpa) => {
             let min = hpa.object["spec"]["minReplicas"].as_i64().unwrap_or(1);
             Some((min, format!("minReplicas {min} of {}", hpa.reference())))
@@ -198,10 +180,7 @@ pub fn allowed_disruptions(spec: &Value, total: i64) -> Option<i64> {
 fn disruption_budget(cluster: &Cluster, placed: &Placed, out: &mut Findings) {
     let spec = &placed.object["spec"];
     let ns = placed.namespace();
-    let selected: Vec<&Workload> = cluster
-        .workloads_in(ns)
-        .filter(|w| selects(&spec["selector"], &w.labels))
-        .collect();
+    let selected: Vec<&Workload> = cluster.selected_workloads(ns, &spec["selector"]).collect();
     if selected.is_empty() {
         out.add(
             placed,
@@ -245,10 +224,7 @@ fn network_policy(cluster: &Cluster, placed: &Placed, out: &mut Findings) {
     let spec = &placed.object["spec"];
     let ns = placed.namespace();
     let selector = &spec["podSelector"];
-    if !cluster
-        .workloads_in(ns)
-        .any(|w| selects(selector, &w.labels))
-    {
+    if cluster.selected_workloads(ns, selector).next().is_none() {
         let message = if selector.as_object().is_none_or(|s| s.is_empty()) {
             format!("podSelector {{}} selects every pod of namespace {ns}, which runs none")
         } else {
@@ -289,8 +265,9 @@ fn rule_peer(cluster: &Cluster, placed: &Placed, peer: &Value, field: &str, out:
     }
     let found = namespaces.iter().any(|ns| {
         cluster
-            .workloads_in(ns)
-            .any(|w| selects(pod_selector, &w.labels))
+            .selected_workloads(ns, pod_selector)
+            .next()
+            .is_some()
     });
     if !found {
         out.add(
@@ -436,11 +413,9 @@ fn monitored_namespaces(cluster: &Cluster, placed: &Placed) -> Vec<String> {
 fn service_monitor(cluster: &Cluster, placed: &Placed, out: &mut Findings) {
     let spec = &placed.object["spec"];
     let namespaces = monitored_namespaces(cluster, placed);
-    let services: Vec<&Placed> = cluster
-        .objects
+    let services: Vec<&Placed> = namespaces
         .iter()
-        .filter(|s| s.group().is_empty() && s.kind() == "Service")
-        .filter(|s| namespaces.iter().any(|n| n == s.namespace()))
+        .flat_map(|ns| cluster.find("", "Service", ns))
         .filter(|s| {
             selects(
                 &spec["selector"],

@@ -153,11 +153,9 @@ fn dotted(location: &jsonschema::paths::Location) -> String {
 /// `enforcementAction`, and the ConstraintTemplate's `parameters` schema, made to reject
 /// unknown fields as the API server's pruning would silently drop them.
 fn constraint_schema(cluster: &Cluster, kind: &str) -> Option<Value> {
-    let template = cluster.objects.iter().find(|p| {
-        p.group() == "templates.gatekeeper.sh"
-            && p.kind() == "ConstraintTemplate"
-            && p.object["spec"]["crd"]["spec"]["names"]["kind"].as_str() == Some(kind)
-    })?;
+    let template = cluster
+        .find("templates.gatekeeper.sh", "ConstraintTemplate", "")
+        .find(|p| p.object["spec"]["crd"]["spec"]["names"]["kind"].as_str() == Some(kind))?;
     let mut parameters =
         template.object["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"].clone();
     if parameters.is_null() {

@@ -677,3 +677,24 @@ fn reachability_of_an_unknown_environment_is_an_error() {
         .code(2)
         .stderr_has("unknown environment `prod`");
 }
+
+/// A component is a target but not an environment: say so rather than guess a name.
+#[test]
+fn reachability_of_a_component_says_it_takes_an_environment() {
+    let result = run_in(Scratch::new().path(), &["reachability", "messaging"])
+        .code(2)
+        .stderr_has("`messaging` is a shared component, not an environment");
+    assert!(!result.stderr.contains("did you mean"), "{}", result.stderr);
+}
+
+/// The report stays readable: its width follows the names, not the number of groups
+/// (it was one row of 29 port cells, 277 columns wide).
+#[test]
+fn reachability_report_is_narrow() {
+    let report = run_in(Scratch::new().path(), &["reachability", "production"])
+        .code(0)
+        .stdout;
+    let widest = report.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 120, "a line of {widest} columns:\n{report}");
+    assert!(report.contains("Pod groups ("), "{report}");
+}
