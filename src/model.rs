@@ -94,8 +94,9 @@ impl Project {
         let mut namespaces = BTreeMap::new();
         for (source, env) in &environments {
             check_environment(source, &catalog, env, &mut problems);
-            let here = source.locate(&KeyPath::root().key("namespace"));
             if let Some(other) = namespaces.insert(env.namespace.clone(), env.name.clone()) {
+                // Located only on a conflict: locating indexes the file's positions.
+                let here = source.locate(&KeyPath::root().key("namespace"));
                 problems.push(source.render(
                     here,
                     &format!(
