@@ -478,6 +478,15 @@ pub fn template_of(kind: &str) -> Option<Template> {
     TEMPLATES.iter().find(|(k, _)| *k == kind).map(|(_, t)| *t)
 }
 
+/// Whether an object matters to NetworkPolicy evaluation: it runs pods, labels a
+/// namespace, or is a NetworkPolicy. `reachability` keeps only these.
+pub fn shapes_traffic(placed: &Placed) -> bool {
+    matches!(
+        (placed.group(), placed.kind()),
+        ("", "Namespace") | ("networking.k8s.io", "NetworkPolicy")
+    ) || workload(0, placed).is_some()
+}
+
 fn workload(index: usize, placed: &Placed) -> Option<Workload> {
     let kind = placed.kind();
     let core_or_apps = matches!(placed.group(), "" | "apps" | "batch");

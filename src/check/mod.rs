@@ -113,20 +113,24 @@ pub struct Options<'a> {
 /// Cross-target references (a ServiceMonitor in `monitoring`, the Services it scrapes in
 /// the environments) resolve whichever targets are being checked.
 pub fn gather(platform: &Platform) -> Cluster {
+    gather_only(platform, |_| true)
+}
+
+/// [`gather`], keeping only the objects `keep` accepts (dropped as each target is built,
+/// so a check that needs few kinds does not hold every object).
+pub fn gather_only(platform: &Platform, keep: impl Fn(&Placed) -> bool + Sync) -> Cluster {
     // Each target is built on its own core; the order of the list stays the targets'.
-    let builds = crate::parallel::map(&platform.targets, |target| platform.tree.build(&target.dir));
-    let mut objects = Vec::new();
-    for ((target_index, target), built) in platform.targets.iter().enumerate().zip(builds) {
-        for (position, object) in built.into_iter().enumerate() {
-            objects.push(Placed {
-                target: target.name.clone(),
-                target_index,
-                position,
-                object,
-            });
-        }
-    }
-    Cluster::new(objects)
+    let builds = crate::parallel::map(platform.targets.iter().enumerate(), |(index, target)| {
+        let built = platform.tree.build(&target.dir).into_iter().enumerate();
+        let placed = built.map(|(position, object)| Placed {
+            target: target.name.clone(),
+            target_index: index,
+            position,
+            object,
+        });
+        placed.filter(|p| keep(p)).collect::<Vec<_>>()
+    });
+    Cluster::new(builds.into_iter().flatten().collect())
 }
 
 /// What `validate` found, and what it could not check.
