@@ -70,6 +70,54 @@ pub struct Workloads {
     pub resources: Resources,
     /// ConfigMap `global-config` entries shared by every environment.
     pub config: IndexMap<String, String>,
+    /// Cache and session drivers of the services without Redis (`redis: false`); the
+    /// services with Redis keep both in Redis.
+    pub drivers: Drivers,
+}
+
+/// Drivers that work without any backend, for the services that have no Redis.
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Drivers {
+    /// `CACHE_STORE`: `file` (the pod's writable storage) or `array` (per request).
+    pub cache: CacheStore,
+    /// `SESSION_DRIVER`: `cookie` (encrypted in the client's cookie, shared by every
+    /// replica), `file` (one pod's storage) or `array` (no session across requests).
+    pub session: SessionDriver,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheStore {
+    File,
+    Array,
+}
+
+impl CacheStore {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStore::File => "file",
+            CacheStore::Array => "array",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionDriver {
+    Cookie,
+    File,
+    Array,
+}
+
+impl SessionDriver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionDriver::Cookie => "cookie",
+            SessionDriver::File => "file",
+            SessionDriver::Array => "array",
+        }
+    }
 }
 
 /// Layers of the seed's application diagram.
@@ -272,6 +320,11 @@ pub struct Ingress {
     /// Rate limit of the gateway's middleware: average requests per second and burst.
     pub rate_limit_average: u32,
     pub rate_limit_burst: u32,
+    /// Address ranges (CIDR) of proxies in front of Traefik whose `X-Forwarded-For` is
+    /// trusted (a CDN, an L7 load balancer). Empty: clients connect through an L4 load
+    /// balancer and Traefik sees their own address (`externalTrafficPolicy: Local`).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `environments/<name>.yaml`: what one environment changes.

@@ -481,6 +481,21 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
             );
         }
     }
+    let config = root.key("workloads").key("config");
+    for key in catalog.workloads.config.keys() {
+        generated_key(&mut c, &config, key);
+    }
+    let proxies = root.key("ingress").key("trustedProxies");
+    for (i, cidr) in catalog.ingress.trusted_proxies.iter().enumerate() {
+        if !is_cidr(cidr) {
+            c.report(
+                &proxies.index(i),
+                format!("`{cidr}` is not an address range"),
+                "a CIDR such as 10.0.0.0/8 or 2001:db8::/32",
+                None,
+            );
+        }
+    }
     let backup_bucket = &catalog.mysql.backup.bucket;
     if !catalog
         .minio
@@ -566,6 +581,9 @@ fn check_environment(
             "a DNS name such as www.example.com",
             None,
         );
+    }
+    for key in env.config.keys() {
+        generated_key(&mut c, &root.key("config"), key);
     }
     for (i, key) in env.config.keys().enumerate() {
         let ok = !key.is_empty()
@@ -691,6 +709,37 @@ fn check_environment(
             "automated: true, or prune and selfHeal false",
             None,
         );
+    }
+}
+
+/// A `global-config` key that platgen sets itself, per service or per environment, from
+/// typed settings: set here, it would be shadowed (or contradict them).
+fn generated_key(c: &mut Checker, config: &KeyPath, key: &str) {
+    if let Some((_, from)) = crate::objects::workloads::GENERATED_CONFIG
+        .iter()
+        .find(|(k, _)| *k == key)
+    {
+        c.report(
+            &config.key(key),
+            format!("`{key}` is set by platgen from {from}"),
+            "no such entry here",
+            None,
+        );
+    }
+}
+
+/// `address/prefix` with an IPv4 or IPv6 address and a prefix length that fits it.
+fn is_cidr(text: &str) -> bool {
+    let Some((address, prefix)) = text.split_once('/') else {
+        return false;
+    };
+    let Ok(prefix) = prefix.parse::<u8>() else {
+        return false;
+    };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => prefix <= 32,
+        Ok(std::net::IpAddr::V6(_)) => prefix <= 128,
+        Err(_) => false,
     }
 }
 

@@ -7,6 +7,7 @@
 //! in the number of objects however large the catalog.
 
 use crate::object::{self, Object};
+use crate::objects::network::{ACME_SOLVER_LABEL, ACME_SOLVER_PORT};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -143,6 +144,37 @@ impl Workload {
     }
 }
 
+/// Where a Service port sends connections on the selected pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetPort {
+    Number(u16),
+    /// A named container port of the pods.
+    Name(String),
+}
+
+/// One port of a Service.
+#[derive(Debug, Clone)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub target: TargetPort,
+}
+
+/// A Service a target builds, or one an operator creates for a custom resource (its
+/// name, selector and ports are the operator's conventions).
+#[derive(Debug, Clone)]
+pub struct ServiceInfo {
+    /// Index of the object (the Service, or the custom resource) in `Cluster::objects`.
+    pub object: usize,
+    pub namespace: String,
+    pub name: String,
+    /// `spec.selector`; `None` when the Service has none (ExternalName, manual endpoints).
+    pub selector: Option<Labels>,
+    /// The DNS name an ExternalName Service stands for.
+    pub external_name: Option<String>,
+    pub ports: Vec<ServicePort>,
+}
+
 /// Every object of every target, with the namespaces and workloads they make.
 #[derive(Debug, Default)]
 pub struct Cluster {
@@ -150,6 +182,7 @@ pub struct Cluster {
     /// Labels of every namespace some target creates, its name label included.
     pub namespaces: BTreeMap<String, Labels>,
     pub workloads: Vec<Workload>,
+    pub services: Vec<ServiceInfo>,
     index: Index,
 }
 
@@ -183,7 +216,12 @@ impl Cluster {
         let mut namespaces = BTreeMap::new();
         let mut workloads = Vec::new();
         let mut index = Index::default();
+        let mut http01_issuers = BTreeSet::new();
+        let mut services = Vec::new();
         for (i, placed) in objects.iter().enumerate() {
+            if placed.group() == "cert-manager.io" && solves_http01(placed) {
+                http01_issuers.insert((placed.kind(), placed.namespace(), placed.name()));
+            }
             if placed.kind() == "Namespace" && placed.group().is_empty() {
                 let mut labels = labels_of(&placed.object["metadata"]["labels"]);
                 labels.insert(NAMESPACE_NAME_LABEL.into(), placed.name().to_owned());
@@ -225,6 +263,25 @@ impl Cluster {
                 index.workload_named.entry(key).or_insert(w);
                 workloads.push(workload);
             }
+            services.extend(service_infos(i, placed));
+        }
+        // Solver pods need the issuers, which may come later in the objects. They are
+        // the Ingress's pods in the indexes by namespace and label, not its workload.
+        for (i, placed) in objects.iter().enumerate() {
+            if let Some(solver) = acme_solver(i, placed, &http01_issuers) {
+                let w = workloads.len();
+                let ns = &solver.namespace;
+                index
+                    .workloads_by_namespace
+                    .entry(ns.clone())
+                    .or_default()
+                    .push(w);
+                for (k, v) in &solver.labels {
+                    let key = (ns.clone(), k.clone(), v.clone());
+                    index.workloads_by_label.entry(key).or_default().push(w);
+                }
+                workloads.push(solver);
+            }
         }
         for (i, placed) in objects.iter().enumerate() {
             if (placed.group(), placed.kind()) != ("autoscaling", "HorizontalPodAutoscaler") {
@@ -249,6 +306,7 @@ impl Cluster {
             namespaces,
             workloads,
             index,
+            services,
         }
     }
 
@@ -384,8 +442,16 @@ impl Cluster {
     }
 
     /// Keys of a Secret as delivered in a namespace: by an ExternalSecret (its target
-    /// name, else its own name) or by a Secret object. `None` when nothing delivers it.
+    /// name, else its own name), by the messaging topology operator for a User (its
+    /// generated credentials), or by a Secret object. `None` when nothing delivers it.
     pub fn secret_keys(&self, namespace: &str, name: &str) -> Option<Keys> {
+        if let Some(user) = name.strip_suffix(USER_CREDENTIALS)
+            && self.get("rabbitmq.com", "User", namespace, user).is_some()
+        {
+            return Some(Keys::Only(
+                ["username", "password"].map(str::to_owned).into(),
+            ));
+        }
         let key = (namespace.to_owned(), name.to_owned());
         if let Some(&es) = self
             .index
@@ -472,6 +538,65 @@ fn external_secret_keys(spec: &Value) -> Keys {
         None => Keys::Only(data),
     }
 }
+
+/// Suffix of the Secret the messaging topology operator writes a User's credentials to,
+/// in the User's namespace (`<user>-user-credentials`, keys `username` and `password`).
+pub const USER_CREDENTIALS: &str = "-user-credentials";
+
+/// Whether a cert-manager Issuer or ClusterIssuer answers ACME challenges over HTTP-01.
+fn solves_http01(placed: &Placed) -> bool {
+    matches!(placed.kind(), "Issuer" | "ClusterIssuer")
+        && placed.object["spec"]["acme"]["solvers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|solver| solver.get("http01").is_some())
+}
+
+/// The HTTP-01 solver pods cert-manager starts in the namespace of an Ingress whose
+/// issuer (annotation `cert-manager.io/cluster-issuer` or `cert-manager.io/issuer`)
+/// solves HTTP-01: the ACME server reaches them through the ingress controller. They
+/// come and go with each order, so they count no replicas.
+fn acme_solver(
+    index: usize,
+    placed: &Placed,
+    http01_issuers: &BTreeSet<(&str, &str, &str)>,
+) -> Option<Workload> {
+    if placed.kind() != "Ingress" || placed.group() != "networking.k8s.io" {
+        return None;
+    }
+    let annotations = &placed.object["metadata"]["annotations"];
+    let namespace = placed.namespace();
+    let issuer = match (
+        annotations["cert-manager.io/cluster-issuer"].as_str(),
+        annotations["cert-manager.io/issuer"].as_str(),
+    ) {
+        (Some(name), _) => ("ClusterIssuer", "", name),
+        (None, Some(name)) => ("Issuer", namespace, name),
+        (None, None) => return None,
+    };
+    if !http01_issuers.contains(&issuer) {
+        return None;
+    }
+    let (label, value) = ACME_SOLVER_LABEL;
+    Some(Workload {
+        object: index,
+        kind: "Pod".into(),
+        namespace: namespace.to_owned(),
+        name: ACME_SOLVER_POD.into(),
+        template: None,
+        labels: Labels::from([(label.to_owned(), value.to_owned())]),
+        ports: vec![PodPort {
+            name: Some("http".into()),
+            number: ACME_SOLVER_PORT,
+            protocol: "TCP".into(),
+        }],
+        replicas: None,
+    })
+}
+
+/// The name prefix of cert-manager's HTTP-01 solver pods.
+pub const ACME_SOLVER_POD: &str = "cm-acme-http-solver";
 
 /// Where a kind keeps its pod template, if it has one.
 pub fn template_of(kind: &str) -> Option<Template> {
@@ -578,9 +703,123 @@ fn operator_pods(placed: &Placed) -> Option<(Labels, Vec<PodPort>)> {
                 ("app.kubernetes.io/part-of", "jaeger"),
                 ("app.kubernetes.io/managed-by", "jaeger-operator"),
             ]),
-            vec![port("query", 16686)],
+            // The all-in-one pod: query, and the collector (OTLP on by default).
+            vec![
+                port("query", 16686),
+                port("grpc-otlp", 4317),
+                port("http-otlp", 4318),
+                port("http-zipkin", 9411),
+                port("grpc-http", 14250),
+                port("c-tchan-trft", 14267),
+                port("http-c-binary-trft", 14268),
+            ],
         )),
         _ => None,
+    }
+}
+
+/// The Service an object is, or the Services an operator creates for it.
+fn service_infos(index: usize, placed: &Placed) -> Vec<ServiceInfo> {
+    let name = placed.name();
+    let namespace = placed.namespace();
+    let info = |service: String, selector: Labels, ports: &[(&str, u16)]| ServiceInfo {
+        object: index,
+        namespace: namespace.to_owned(),
+        name: service,
+        selector: Some(selector),
+        external_name: None,
+        ports: ports
+            .iter()
+            .map(|(port_name, number)| ServicePort {
+                name: Some((*port_name).to_owned()),
+                port: *number,
+                target: TargetPort::Number(*number),
+            })
+            .collect(),
+    };
+    match (placed.group(), placed.kind()) {
+        ("", "Service") => vec![service_info(index, placed)],
+        // The cluster operator's client Service, named after the cluster.
+        ("rabbitmq.com", "RabbitmqCluster") => vec![info(
+            name.to_owned(),
+            Labels::from([("app.kubernetes.io/name".to_owned(), name.to_owned())]),
+            &[("amqp", 5672), ("management", 15672), ("prometheus", 15692)],
+        )],
+        // The Jaeger operator's collector and query Services, selecting the all-in-one pod.
+        ("jaegertracing.io", "Jaeger") => {
+            let pods = Labels::from([
+                ("app.kubernetes.io/instance".to_owned(), name.to_owned()),
+                (
+                    "app.kubernetes.io/component".to_owned(),
+                    "all-in-one".to_owned(),
+                ),
+            ]);
+            vec![
+                info(
+                    format!("{name}-collector"),
+                    pods.clone(),
+                    &[
+                        ("http-zipkin", 9411),
+                        ("grpc-http", 14250),
+                        ("c-tchan-trft", 14267),
+                        ("http-c-binary-trft", 14268),
+                        ("grpc-otlp", 4317),
+                        ("http-otlp", 4318),
+                    ],
+                ),
+                info(format!("{name}-query"), pods, &[("http-query", 16686)]),
+            ]
+        }
+        // The Prometheus operator's governing Services.
+        ("monitoring.coreos.com", "Prometheus") => vec![info(
+            "prometheus-operated".into(),
+            Labels::from([("app.kubernetes.io/name".to_owned(), "prometheus".to_owned())]),
+            &[("web", 9090)],
+        )],
+        ("monitoring.coreos.com", "Alertmanager") => vec![info(
+            "alertmanager-operated".into(),
+            Labels::from([(
+                "app.kubernetes.io/name".to_owned(),
+                "alertmanager".to_owned(),
+            )]),
+            &[("web", 9093)],
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// A core Service object as the checks see it.
+fn service_info(index: usize, placed: &Placed) -> ServiceInfo {
+    let spec = &placed.object["spec"];
+    let ports = spec["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let port = u16::try_from(p["port"].as_u64()?).ok()?;
+            let target = match &p["targetPort"] {
+                Value::String(name) => TargetPort::Name(name.clone()),
+                Value::Number(n) => TargetPort::Number(
+                    n.as_u64()
+                        .and_then(|n| u16::try_from(n).ok())
+                        .unwrap_or(port),
+                ),
+                _ => TargetPort::Number(port),
+            };
+            Some(ServicePort {
+                name: p["name"].as_str().map(str::to_owned),
+                port,
+                target,
+            })
+        })
+        .collect();
+    ServiceInfo {
+        object: index,
+        namespace: placed.namespace().to_owned(),
+        name: placed.name().to_owned(),
+        selector: spec.get("selector").map(labels_of),
+        external_name: spec["externalName"].as_str().map(str::to_owned),
+        ports,
     }
 }
 

@@ -2,8 +2,9 @@
 //! passed their own checks. Each family of checks is a module of small functions over
 //! the objects of every target (`cluster`): cross-references (`references`), policy
 //! (`policy`), custom resources against their JSON schemas (`schemas`), names and labels
-//! against the limits of the API server (`names`). `reachability`
-//! evaluates the NetworkPolicies into who may connect to whom.
+//! against the limits of the API server (`names`), connections that would fail at run
+//! time (`wiring`). `reachability` evaluates the NetworkPolicies into who may connect to
+//! whom.
 //!
 //! A finding names the object and target, the field, and the descriptor entry behind it
 //! (`origin`); findings print in a fixed order, one block each.
@@ -15,6 +16,7 @@ pub mod policy;
 pub mod reachability;
 pub mod references;
 pub mod schemas;
+pub mod wiring;
 
 use crate::error::Result;
 use crate::{Platform, Target};
@@ -34,6 +36,10 @@ pub enum Family {
     Schema,
     /// A name or label the API server refuses (too long for its kind, malformed).
     Names,
+    /// A connection a pod is configured with, or one a controller needs, would fail at
+    /// run time (unresolved endpoint, unserved port, blocked by NetworkPolicies, missing
+    /// credentials or backend).
+    Wiring,
 }
 
 impl Family {
@@ -43,6 +49,7 @@ impl Family {
             Family::Policy => "policy",
             Family::Schema => "schema",
             Family::Names => "names",
+            Family::Wiring => "wiring",
         }
     }
 }
@@ -154,6 +161,8 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
         .collect();
     findings.extend(policy::check(&cluster, &objects, &unpinned_allowed));
     findings.extend(names::check(&objects));
+    let ingress_namespace = platform.project.catalog.security.ingress_namespace.as_str();
+    findings.extend(wiring::check(&cluster, &objects, ingress_namespace));
     let mut unchecked_custom_resources = 0;
     match options.crd_schemas {
         Some(dir) => findings.extend(schemas::check(dir, &cluster, &objects)?),

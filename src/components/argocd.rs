@@ -189,7 +189,7 @@ struct Source<'a> {
 struct Helm<'a> {
     release_name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    values_object: Option<&'a serde_json::Value>,
+    values_object: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -284,7 +284,7 @@ fn chart_application(
                 chart: Some(&chart.chart),
                 helm: Some(Helm {
                     release_name: chart.release_name.as_ref().unwrap_or(&chart.name).as_str(),
-                    values_object: chart.values.as_ref(),
+                    values_object: chart_values(catalog, chart),
                 }),
             },
             server: &settings.server,
@@ -292,6 +292,40 @@ fn chart_application(
             sync_policy,
         },
     )
+}
+
+/// A chart's values: the catalog's, and for the ingress controller the values the
+/// platform's middlewares rely on (merged over the catalog's).
+fn chart_values(catalog: &Catalog, chart: &Chart) -> Option<serde_json::Value> {
+    if !std::ptr::eq(chart, &catalog.components.argocd.charts.traefik) {
+        return chart.values.clone();
+    }
+    let mut values = chart
+        .values
+        .clone()
+        .unwrap_or_else(|| serde_json::json!({}));
+    merge(
+        &mut values,
+        crate::objects::security::traefik_values(catalog),
+    );
+    Some(values)
+}
+
+/// Merges `more` into `base`: mappings key by key, anything else replaced.
+fn merge(base: &mut serde_json::Value, more: serde_json::Value) {
+    match (base, more) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(more)) => {
+            for (key, value) in more {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, more) => *base = more,
+    }
 }
 
 fn pod_security_labels(level: PodSecurityLabels) -> BTreeMap<String, String> {

@@ -93,7 +93,7 @@ pub fn files(project: &Project, templates: &Templates) -> Result<Vec<File>> {
         settings.pod_security,
         &l,
     )];
-    cluster.extend(rabbitmq_cluster(catalog, templates)?);
+    cluster.extend(rabbitmq_cluster(project, templates)?);
     cluster.push(disruption_budget(catalog));
     Ok(vec![
         File::new("rabbitmq-cluster.yaml", cluster),
@@ -125,6 +125,7 @@ struct ClusterContext<'a> {
     name: &'a str,
     namespace: &'a str,
     labels: &'a BTreeMap<String, String>,
+    topology_namespaces: String,
     replicas: u32,
     image: &'a str,
     resources: serde_json::Value,
@@ -135,11 +136,13 @@ struct ClusterContext<'a> {
     pod_spec: serde_json::Value,
 }
 
-/// The RabbitmqCluster: the seed's replicas, image, plugins, configuration, storage,
+/// The RabbitmqCluster: the environments' namespaces allowed to declare topology objects
+/// (their virtual host and users) against it, the seed's replicas, image, plugins, configuration, storage,
 /// resources and anti-affinity, its pods hardened to Pod Security `restricted` through
 /// the operator's StatefulSet override (the operator's defaults set no seccomp profile
 /// and keep every capability).
-fn rabbitmq_cluster(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
+fn rabbitmq_cluster(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
+    let catalog = &project.catalog;
     let settings = &catalog.components.messaging;
     let config = ConfigContext {
         settings: settings
@@ -199,6 +202,7 @@ fn rabbitmq_cluster(catalog: &Catalog, templates: &Templates) -> Result<Vec<Obje
             name: catalog.rabbitmq.cluster_name.as_str(),
             namespace: catalog.rabbitmq.namespace.as_str(),
             labels: &l,
+            topology_namespaces: environment_namespaces(project).join(","),
             replicas: settings.replicas,
             image: &settings.image,
             resources: object(&pod::resources(&settings.resources)),

@@ -44,6 +44,7 @@ use crate::error::{Error, Result};
 use crate::model::Project;
 use crate::object::{Object, labels, object};
 use crate::objects::data::{MINIO, REDIS};
+use crate::objects::network::{ACME_SOLVER_LABEL, ACME_SOLVER_PORT};
 use crate::objects::pod;
 use crate::objects::workloads::{REDIS_SECRET, container_port, service_port};
 use crate::scalar::{Name, Quantity};
@@ -247,7 +248,9 @@ const DASHBOARD_DIR: &str = "/etc/grafana/dashboards";
 pub const DASHBOARD_TEMPLATES: &str = "components/monitoring/dashboards";
 const JAEGER: &str = "jaeger";
 /// Jaeger's collector ports (OTLP gRPC and HTTP, Jaeger gRPC and HTTP) and its query port.
-const JAEGER_COLLECTOR: [u16; 4] = [4317, 4318, 14250, 14268];
+const JAEGER_COLLECTOR: [u16; 4] = [4317, OTLP_HTTP, 14250, 14268];
+/// OTLP over HTTP (protobuf): the OpenTelemetry SDKs' default protocol.
+const OTLP_HTTP: u16 = 4318;
 const JAEGER_QUERY: u16 = 16686;
 /// Alertmanager's cluster gossip between replicas (TCP and UDP).
 const ALERTMANAGER_CLUSTER: u16 = 9094;
@@ -295,6 +298,15 @@ pub fn files(project: &Project, templates: &Templates) -> Result<Vec<File>> {
         File::new("logging.yaml", fluent_bit(project, templates)?),
         File::new("network-policies.yaml", network_policies(project)),
     ])
+}
+
+/// Where workloads send their traces: the Service `<name>-collector` that the Jaeger
+/// operator creates for the Jaeger CR (OTLP is on by default), by its cluster DNS name.
+pub fn otlp_endpoint(catalog: &Catalog) -> String {
+    format!(
+        "http://{JAEGER}-collector.{}.svc.cluster.local:{OTLP_HTTP}",
+        catalog.security.monitoring_namespace
+    )
 }
 
 /// Name of the Prometheus and Alertmanager of the platform (the platform's name).
@@ -1379,6 +1391,20 @@ fn network_policies(project: &Project) -> Vec<Object> {
                 from(vec![local_pods(grafana)], vec![tcp(JAEGER_QUERY)]),
             ],
             Some(vec![dns_egress()]),
+        ),
+        // cert-manager's HTTP-01 solver for Grafana's certificate, from the ingress
+        // controller only; it needs no egress.
+        policy(
+            "acme-http01-solver",
+            &labels([ACME_SOLVER_LABEL]),
+            vec![from(
+                vec![in_namespace(
+                    catalog.security.ingress_namespace.as_str(),
+                    None,
+                )],
+                vec![tcp(ACME_SOLVER_PORT)],
+            )],
+            Some(Vec::new()),
         ),
         policy(
             FLUENT_BIT,

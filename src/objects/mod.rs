@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod data;
+pub mod messaging;
 pub mod network;
 pub mod overlay;
 pub mod pod;
@@ -241,6 +242,10 @@ pub fn overlay_resources(
     resource(File::new(
         "ingress.yaml",
         vec![security::ingress(catalog, env)],
+    ))?;
+    resource(File::new(
+        "messaging.yaml",
+        messaging::topology(catalog, env, templates)?,
     ))?;
     if env.storage.persistent {
         resource(File::new(

@@ -24,6 +24,10 @@ const JAEGER_POD_LABEL: (&str, &str) = ("app.kubernetes.io/instance", "jaeger");
 const TRACE_PORTS: [u16; 2] = [4317, 4318];
 /// The namespace label Kubernetes sets on every namespace itself.
 const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
+/// The label cert-manager puts on the HTTP-01 solver pods it starts in an Ingress's
+/// namespace while an ACME order is pending, and the port they answer the challenge on.
+pub const ACME_SOLVER_LABEL: (&str, &str) = ("acme.cert-manager.io/http01-solver", "true");
+pub const ACME_SOLVER_PORT: u16 = 8089;
 
 /// One end of a flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +133,8 @@ fn workloads(catalog: &Catalog) -> Vec<String> {
     names
 }
 
-/// `default-deny-all`, `allow-dns`, and one `<workload>-traffic` policy per workload.
+/// `default-deny-all`, `allow-dns`, the ACME solver's, and one `<workload>-traffic`
+/// policy per workload.
 pub fn policies(catalog: &Catalog) -> Vec<Object> {
     let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
     l.extend(catalog.platform.labels.clone());
@@ -160,6 +165,7 @@ pub fn policies(catalog: &Catalog) -> Vec<Object> {
             }),
         }),
     ];
+    objects.push(acme_solver_policy(catalog, &l));
     let flows = flows(catalog);
     // Each workload's flows, in flow order: one pass instead of a scan per workload.
     let mut by_workload: HashMap<&str, (Vec<&Flow>, Vec<&Flow>)> = HashMap::new();
@@ -178,6 +184,28 @@ pub fn policies(catalog: &Catalog) -> Vec<Object> {
         objects.push(workload_policy(catalog, into, out_of, &workload));
     }
     objects
+}
+
+/// `acme-http01-solver`: the ACME server's challenge reaches cert-manager's solver pods
+/// through the ingress controller; without this, `default-deny-all` keeps every
+/// certificate from being issued. The solver needs no egress.
+fn acme_solver_policy(catalog: &Catalog, l: &BTreeMap<String, String>) -> Object {
+    let ingress_controller = Peer::Namespace {
+        namespace: catalog.security.ingress_namespace.to_string(),
+        pod: None,
+    };
+    object(&NetworkPolicy {
+        metadata: meta("acme-http01-solver", l),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(match_labels(ACME_SOLVER_LABEL.0, ACME_SOLVER_LABEL.1)),
+            policy_types: Some(vec!["Ingress".to_owned(), "Egress".to_owned()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(vec![peer(&ingress_controller)]),
+                ports: Some(vec![port("TCP", ACME_SOLVER_PORT)]),
+            }]),
+            egress: Some(Vec::new()),
+        }),
+    })
 }
 
 /// Where backups run: their pods reach every database and MinIO, and nothing else.

@@ -58,14 +58,15 @@ pub fn namespace_patch(catalog: &Catalog, env: &EnvironmentFile) -> Object {
     )
 }
 
-/// The environment's entries of `global-config` (APP_ENV, LOG_LEVEL, ...).
+/// The environment's entries of `global-config` (APP_ENV, LOG_LEVEL, ...), and the
+/// RabbitMQ virtual host every service of the environment uses.
 pub fn environment_config(env: &EnvironmentFile) -> Object {
-    patch(
-        "v1",
-        "ConfigMap",
-        GLOBAL_CONFIG,
-        json!({"data": env.config}),
-    )
+    let mut data = env.config.clone();
+    data.insert(
+        "RABBITMQ_VHOST".into(),
+        super::messaging::vhost_name(env).into(),
+    );
+    patch("v1", "ConfigMap", GLOBAL_CONFIG, json!({"data": data}))
 }
 
 /// Requests and limits of one microservice container.

@@ -109,6 +109,7 @@ struct MiddlewareContext<'a> {
     labels: &'a BTreeMap<String, String>,
     rate_limit_average: u32,
     rate_limit_burst: u32,
+    trusted_proxies: &'a [String],
 }
 
 /// The middlewares the gateway's Ingress goes through (same in every environment).
@@ -119,8 +120,22 @@ pub fn middlewares(catalog: &Catalog, templates: &Templates) -> Result<Vec<Objec
             labels: &platform_labels(catalog),
             rate_limit_average: catalog.ingress.rate_limit_average,
             rate_limit_burst: catalog.ingress.rate_limit_burst,
+            trusted_proxies: &catalog.ingress.trusted_proxies,
         },
     )
+}
+
+/// Traefik's chart values that make a client's address what the middlewares key on: its
+/// Service keeps the source address (`externalTrafficPolicy: Local`, no SNAT to a node's
+/// address), and both entry points keep `X-Forwarded-For` from the catalog's trusted
+/// proxies only (from anyone else Traefik drops it).
+pub fn traefik_values(catalog: &Catalog) -> serde_json::Value {
+    let trusted = &catalog.ingress.trusted_proxies;
+    let entry_point = serde_json::json!({"forwardedHeaders": {"trustedIPs": trusted}});
+    serde_json::json!({
+        "service": {"spec": {"externalTrafficPolicy": "Local"}},
+        "ports": {"web": entry_point, "websecure": entry_point},
+    })
 }
 
 /// The gateway's Ingress: the environment's host, TLS from cert-manager, and the middlewares.

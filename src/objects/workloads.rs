@@ -15,6 +15,26 @@ use crate::model::ServiceView;
 use crate::object::{Object, labels, meta, object};
 
 pub const GLOBAL_CONFIG: &str = "global-config";
+/// Configuration keys platgen sets itself (per service, or per environment in
+/// `global-config`), and the settings they come from.
+pub const GENERATED_CONFIG: [(&str, &str); 7] = [
+    (
+        "CACHE_STORE",
+        "`redis` of each service and `workloads.drivers`",
+    ),
+    (
+        "SESSION_DRIVER",
+        "`redis` of each service and `workloads.drivers`",
+    ),
+    ("DB_CONNECTION", "`database` of each service"),
+    (
+        "RABBITMQ_VHOST",
+        "the environment's name (its virtual host)",
+    ),
+    ("OTEL_SERVICE_NAME", "each service's name"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "the Jaeger collector"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "the Jaeger collector"),
+];
 pub const REDIS_SECRET: &str = "redis-secret";
 pub const MINIO_SECRET: &str = "minio-secret";
 
@@ -155,11 +175,15 @@ pub fn container_port(name: &str, port: i32) -> ContainerPort {
     }
 }
 
-/// The per-service configuration of the spec: its database, RabbitMQ, Redis and MinIO.
+/// The per-service configuration of the spec: its database, RabbitMQ (its own user; the
+/// virtual host is the environment's, in `global-config`), Redis or the drivers that work
+/// without it, MinIO, and where its traces go.
 fn service_env(catalog: &Catalog, view: &ServiceView) -> Vec<EnvVar> {
+    let name = view.service.name.as_str();
     let mut env = Vec::new();
     if let Some(db) = &view.database {
         let secret = db.secret();
+        env.push(pod::env("DB_CONNECTION", "mysql"));
         env.push(pod::env("DB_HOST", db.deployment()));
         env.push(pod::env("DB_PORT", "3306"));
         env.push(pod::env("DB_DATABASE", db.database.name.as_str()));
@@ -171,10 +195,23 @@ fn service_env(catalog: &Catalog, view: &ServiceView) -> Vec<EnvVar> {
         "RABBITMQ_PORT",
         catalog.rabbitmq.amqp_port.get().to_string(),
     ));
+    let credentials = super::messaging::credentials_secret(name);
+    env.push(pod::secret_env("RABBITMQ_USER", &credentials, "username"));
+    env.push(pod::secret_env(
+        "RABBITMQ_PASSWORD",
+        &credentials,
+        "password",
+    ));
     if view.service.redis {
         env.push(pod::env("REDIS_HOST", super::data::REDIS));
         env.push(pod::env("REDIS_PORT", catalog.redis.port.get().to_string()));
         env.push(pod::secret_env("REDIS_PASSWORD", REDIS_SECRET, "password"));
+        env.push(pod::env("CACHE_STORE", "redis"));
+        env.push(pod::env("SESSION_DRIVER", "redis"));
+    } else {
+        let drivers = catalog.workloads.drivers;
+        env.push(pod::env("CACHE_STORE", drivers.cache.as_str()));
+        env.push(pod::env("SESSION_DRIVER", drivers.session.as_str()));
     }
     if let Some(bucket) = view.bucket {
         env.push(pod::env(
@@ -197,6 +234,12 @@ fn service_env(catalog: &Catalog, view: &ServiceView) -> Vec<EnvVar> {
             "root-password",
         ));
     }
+    env.push(pod::env("OTEL_SERVICE_NAME", name));
+    env.push(pod::env(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        crate::components::monitoring::otlp_endpoint(catalog),
+    ));
+    env.push(pod::env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"));
     env.extend(
         view.service
             .env

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// Asserts that the report holds a finding block with every one of `lines`, in order.
-fn assert_finding(run: &Run, lines: &[&str]) {
+pub(crate) fn assert_finding(run: &Run, lines: &[&str]) {
     let found = run.stdout.split("\n\n").any(|block| {
         let mut rest = block;
         lines.iter().all(|line| match rest.find(line) {
@@ -31,7 +31,7 @@ fn line_of(project: &Scratch, file: &str, prefix: &str) -> usize {
         + 1
 }
 
-fn validate(project: &Scratch, args: &[&str]) -> Run {
+pub(crate) fn validate(project: &Scratch, args: &[&str]) -> Run {
     let mut all = vec!["validate"];
     all.extend_from_slice(args);
     run_in(project.path(), &all)

@@ -12,3 +12,4 @@ mod scale;
 mod suite;
 mod support;
 mod tree;
+mod wiring;
