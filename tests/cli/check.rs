@@ -111,7 +111,7 @@ fn secret_key_missing_from_the_external_secret_is_found() {
         &[
             "error[references]: Secret `auth-mysql-secret` has no key `password` (its keys: exporter-passwd, passwd, root-passwd, username)",
             "--> Deployment/e-commerce-prod/auth-service (target production)",
-            "= field: spec.template.spec.containers[0].env[4].valueFrom.secretKeyRef.key",
+            "= field: spec.template.spec.containers[0].env[5].valueFrom.secretKeyRef.key",
             "= descriptor: environments/platform.yaml:",
             "services[1] (auth-service)",
         ],
@@ -662,13 +662,18 @@ fn production_reachability_follows_the_seed() {
             );
         }
     }
-    // Traefik reaches nothing else of the environment.
+    // Traefik reaches nothing else of the environment but cert-manager's HTTP-01 solver,
+    // on its port only.
     let from_traefik: Vec<&String> = allowed
         .keys()
         .filter(|(from, to)| from == traefik && !to.contains("(namespace)"))
         .map(|(_, to)| to)
         .collect();
-    assert_eq!(from_traefik, [gateway]);
+    assert_eq!(from_traefik, [gateway, "cm-acme-http-solver"]);
+    assert_eq!(
+        reaches(traefik, "cm-acme-http-solver"),
+        Some(&BTreeSet::from(["8089".to_owned()]))
+    );
 }
 
 #[test]

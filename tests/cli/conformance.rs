@@ -23,7 +23,7 @@ rules:
 ";
 
 /// True when `tool` runs; otherwise says visibly that the test is skipped.
-fn available(tool: &str, test: &str) -> bool {
+pub(crate) fn available(tool: &str, test: &str) -> bool {
     let found = Command::new(tool)
         .arg("--version")
         .output()

@@ -4,6 +4,7 @@ mod build;
 mod check;
 mod components;
 mod conformance;
+mod crosscheck;
 mod ecosystem;
 mod errors;
 mod extend;
