@@ -163,3 +163,49 @@ fn topology_objects_the_cluster_does_not_allow_are_found() {
         ],
     );
 }
+
+/// The variables platgen sets from typed settings cannot be set (and silently shadowed)
+/// in `config`; the rejection points at the entry.
+#[test]
+fn generated_variables_in_config_are_rejected_at_their_entry() {
+    let project = Scratch::new();
+    project.edit(
+        "environments/platform.yaml",
+        "    QUEUE_CONNECTION: rabbitmq\n",
+        "    QUEUE_CONNECTION: rabbitmq\n    CACHE_STORE: redis\n",
+    );
+    let line = project
+        .read("environments/platform.yaml")
+        .lines()
+        .position(|l| l == "    CACHE_STORE: redis")
+        .expect("edited")
+        + 1;
+    validate(&project, &[])
+        .code(1)
+        .stderr_has(&format!("environments/platform.yaml:{line}:"))
+        .stderr_has(
+            "`CACHE_STORE` is set by platgen from `redis` of each service and `workloads.drivers`",
+        )
+        .stderr_has("(at `workloads.config.CACHE_STORE`)");
+}
+
+/// A trusted proxy is an address range; anything else is rejected where it is written.
+#[test]
+fn trusted_proxy_that_is_no_cidr_is_rejected_at_its_entry() {
+    let project = Scratch::new();
+    project.edit(
+        "environments/platform.yaml",
+        "  trustedProxies: []\n",
+        "  trustedProxies: [10.0.0.0/8, 10.1.2.300/32]\n",
+    );
+    let line = project
+        .read("environments/platform.yaml")
+        .lines()
+        .position(|l| l.starts_with("  trustedProxies: [10.0.0.0/8"))
+        .expect("edited")
+        + 1;
+    validate(&project, &[])
+        .code(1)
+        .stderr_has(&format!("environments/platform.yaml:{line}:"))
+        .stderr_has("`10.1.2.300/32` is not an address range (at `ingress.trustedProxies[1]`)");
+}
