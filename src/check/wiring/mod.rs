@@ -79,26 +79,19 @@ pub fn check(cluster: &Cluster, objects: &[&Placed], ingress_namespace: &str) ->
         };
         let base = join(workload.template.map_or("", |t| t.path), "spec");
         let source = Pod::of(workload);
+        let pod = PodContext {
+            index: &index,
+            placed,
+            source: &source,
+            namespace: &workload.namespace,
+        };
         for (path, container) in super::cluster::containers(spec) {
             let field = join(&base, &path);
             let env = index.environment(&workload.namespace, container, &field);
-            let pod = PodContext {
-                index: &index,
-                placed,
-                source: &source,
-                namespace: &workload.namespace,
-            };
             pod.variables(&env, &mut out);
         }
         for (i, volume) in spec["volumes"].as_array().into_iter().flatten().enumerate() {
-            let field = format!("{base}.volumes[{i}]");
-            let pod = PodContext {
-                index: &index,
-                placed,
-                source: &source,
-                namespace: &workload.namespace,
-            };
-            pod.mounted_config(volume, &field, &mut out);
+            pod.mounted_config(volume, &format!("{base}.volumes[{i}]"), &mut out);
         }
     }
     controllers::check(cluster, &index, ingress_namespace, &mut out);
