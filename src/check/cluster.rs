@@ -604,11 +604,14 @@ pub fn template_of(kind: &str) -> Option<Template> {
 }
 
 /// Whether an object matters to NetworkPolicy evaluation: it runs pods, labels a
-/// namespace, or is a NetworkPolicy. `reachability` keeps only these.
+/// namespace, is a NetworkPolicy, or makes cert-manager start HTTP-01 solver pods (an
+/// Ingress and its issuer). `reachability` keeps only these.
 pub fn shapes_traffic(placed: &Placed) -> bool {
     matches!(
         (placed.group(), placed.kind()),
-        ("", "Namespace") | ("networking.k8s.io", "NetworkPolicy")
+        ("", "Namespace")
+            | ("networking.k8s.io", "NetworkPolicy" | "Ingress")
+            | ("cert-manager.io", "Issuer" | "ClusterIssuer")
     ) || workload(0, placed).is_some()
 }
 
