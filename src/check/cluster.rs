@@ -168,8 +168,9 @@ pub struct ServiceInfo {
     pub object: usize,
     pub namespace: String,
     pub name: String,
-    /// `spec.selector`; `None` when the Service has none (ExternalName, manual endpoints).
-    pub selector: Option<Labels>,
+    /// `spec.selector` (a plain label map); `None` when the Service has none
+    /// (ExternalName, manual endpoints).
+    pub selector: Option<Value>,
     /// The DNS name an ExternalName Service stands for.
     pub external_name: Option<String>,
     pub ports: Vec<ServicePort>,
@@ -729,7 +730,12 @@ fn service_infos(index: usize, placed: &Placed) -> Vec<ServiceInfo> {
         object: index,
         namespace: namespace.to_owned(),
         name: service,
-        selector: Some(selector),
+        selector: Some(Value::Object(
+            selector
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )),
         external_name: None,
         ports: ports
             .iter()
@@ -820,7 +826,7 @@ fn service_info(index: usize, placed: &Placed) -> ServiceInfo {
         object: index,
         namespace: placed.namespace().to_owned(),
         name: placed.name().to_owned(),
-        selector: spec.get("selector").map(labels_of),
+        selector: spec.get("selector").cloned(),
         external_name: spec["externalName"].as_str().map(str::to_owned),
         ports,
     }

@@ -13,7 +13,9 @@
 mod controllers;
 mod endpoint;
 
-use super::cluster::{Cluster, Labels, Placed, ServiceInfo, TargetPort, USER_CREDENTIALS};
+use super::cluster::{
+    Cluster, Labels, Placed, ServiceInfo, TargetPort, USER_CREDENTIALS, Workload,
+};
 use super::reachability::{Engine, Pod};
 use super::{Family, Finding, join};
 use endpoint::{Endpoint, resolve_host};
@@ -106,8 +108,6 @@ struct Index<'c> {
     /// Indexes (into `cluster.objects`) of the objects being checked.
     checked: HashSet<usize>,
     services: HashMap<(&'c str, &'c str), &'c ServiceInfo>,
-    /// Workload indexes by namespace and one label they carry.
-    by_label: HashMap<(&'c str, &'c str, &'c str), Vec<usize>>,
     config_maps: HashMap<(&'c str, &'c str), &'c Value>,
     /// RabbitMQ topology objects by namespace and name.
     users: HashMap<(&'c str, &'c str), &'c Placed>,
@@ -134,7 +134,6 @@ impl<'c> Index<'c> {
             engine: Engine::new(cluster),
             checked,
             services: HashMap::new(),
-            by_label: HashMap::new(),
             config_maps: HashMap::new(),
             users: HashMap::new(),
             permissions: HashMap::new(),
@@ -145,15 +144,6 @@ impl<'c> Index<'c> {
                 .services
                 .entry((service.namespace.as_str(), service.name.as_str()))
                 .or_insert(service);
-        }
-        for (i, workload) in cluster.workloads.iter().enumerate() {
-            for (key, value) in &workload.labels {
-                index
-                    .by_label
-                    .entry((workload.namespace.as_str(), key.as_str(), value.as_str()))
-                    .or_default()
-                    .push(i);
-            }
         }
         for (i, placed) in cluster.objects.iter().enumerate() {
             let key = (placed.namespace(), placed.name());
@@ -191,26 +181,16 @@ impl<'c> Index<'c> {
         index
     }
 
-    /// The workloads a Service's selector selects.
-    fn selected(&self, service: &ServiceInfo) -> Vec<usize> {
-        let Some(selector) = &service.selector else {
-            return Vec::new();
-        };
-        let Some((key, value)) = selector.iter().next() else {
-            return Vec::new();
-        };
-        let candidates =
-            self.by_label
-                .get(&(service.namespace.as_str(), key.as_str(), value.as_str()));
-        candidates
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|&w| {
-                let labels = &self.cluster.workloads[w].labels;
-                selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-            })
-            .collect()
+    /// The workloads a Service's selector selects (none for an empty selector, which
+    /// Kubernetes reads as "endpoints managed by hand").
+    fn selected(&self, service: &'c ServiceInfo) -> Vec<&'c Workload> {
+        match &service.selector {
+            Some(selector) if selector.as_object().is_some_and(|m| !m.is_empty()) => self
+                .cluster
+                .map_selected_workloads(&service.namespace, selector)
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// A container's environment as the kubelet builds it: `envFrom` ConfigMaps first,
@@ -337,7 +317,7 @@ struct PodContext<'a, 'c> {
     namespace: &'a str,
 }
 
-impl PodContext<'_, '_> {
+impl<'c> PodContext<'_, 'c> {
     fn finding(&self, field: &str, message: String) -> Finding {
         Finding::new(Family::Wiring, self.placed, field, message)
     }
@@ -516,7 +496,7 @@ impl PodContext<'_, '_> {
     }
 
     /// The Service serves `port`, and this pod may reach its pods on the target port.
-    fn serves(&self, service: &ServiceInfo, port: Option<u16>) -> Option<String> {
+    fn serves(&self, service: &'c ServiceInfo, port: Option<u16>) -> Option<String> {
         let reference = format!("Service {}/{}", service.namespace, service.name);
         let service_port = match port {
             Some(port) => match service.ports.iter().find(|p| p.port == port) {
@@ -540,9 +520,7 @@ impl PodContext<'_, '_> {
         if pods.is_empty() {
             return None;
         }
-        let cluster = self.index.cluster;
-        let reachable = pods.iter().any(|&w| {
-            let workload = &cluster.workloads[w];
+        let reachable = pods.iter().any(|workload| {
             let target = match &service_port.target {
                 TargetPort::Number(n) => Some(*n),
                 TargetPort::Name(name) => workload
@@ -556,7 +534,7 @@ impl PodContext<'_, '_> {
             })
         });
         (!reachable).then(|| {
-            let apps: Vec<&str> = pods.iter().map(|&w| cluster.workloads[w].app()).collect();
+            let apps: Vec<&str> = pods.iter().map(|w| w.app()).collect();
             format!(
                 "reaches {reference} port {} (pods {} in {}), but the NetworkPolicies allow \
                  no such connection from this pod",
