@@ -496,6 +496,55 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
             );
         }
     }
+    for (key, chart) in argocd.charts.all() {
+        let at = charts.key(key);
+        if chart.chart.is_some() == chart.path.is_some() {
+            c.report(
+                &at,
+                format!("the {key} operator has {} `chart` and `path`", if chart.path.is_some() { "both" } else { "neither" }),
+                "exactly one source: `chart` (a Helm chart) or `path` (a kustomize folder of a Git repository)",
+                None,
+            );
+        }
+        for (field, set) in [
+            ("images", !chart.images.is_empty()),
+            ("patches", !chart.patches.is_empty()),
+        ] {
+            if chart.path.is_none() && set {
+                c.report(
+                    &at.key(field),
+                    format!("the {key} chart has kustomize `{field}`"),
+                    "kustomize settings only with `path`; a Helm chart takes `values`",
+                    None,
+                );
+            }
+        }
+        let apis = chart.apis.iter().map(|a| ("apis", a));
+        for (i, (field, api)) in apis
+            .chain(chart.uses.iter().map(|u| ("uses", u)))
+            .enumerate()
+        {
+            let index = if field == "apis" {
+                i
+            } else {
+                i - chart.apis.len()
+            };
+            let (group, kind) = api.split_once('/').unwrap_or((api, "Kind"));
+            let valid = group.contains('.') && !kind.is_empty() && !kind.contains('/');
+            if !valid || (field == "uses" && !api.contains('/')) {
+                c.report(
+                    &at.key(field).index(index),
+                    format!("`{api}` is not an API of {field}"),
+                    if field == "uses" {
+                        "`group/Kind`, e.g. `cert-manager.io/Certificate`"
+                    } else {
+                        "an API group (`cert-manager.io`) or `group/Kind`"
+                    },
+                    None,
+                );
+            }
+        }
+    }
     let backup_bucket = &catalog.mysql.backup.bucket;
     if !catalog
         .minio

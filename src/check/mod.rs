@@ -3,12 +3,13 @@
 //! the objects of every target (`cluster`): cross-references (`references`), policy
 //! (`policy`), custom resources against their JSON schemas (`schemas`), names and labels
 //! against the limits of the API server (`names`), connections that would fail at run
-//! time (`wiring`). `reachability` evaluates the NetworkPolicies into who may connect to
-//! whom.
+//! time (`wiring`), the ArgoCD bootstrap from an empty cluster (`bootstrap`).
+//! `reachability` evaluates the NetworkPolicies into who may connect to whom.
 //!
 //! A finding names the object and target, the field, and the descriptor entry behind it
 //! (`origin`); findings print in a fixed order, one block each.
 
+pub mod bootstrap;
 pub mod cluster;
 pub mod names;
 pub mod origin;
@@ -40,6 +41,10 @@ pub enum Family {
     /// run time (unresolved endpoint, unserved port, blocked by NetworkPolicies, missing
     /// credentials or backend).
     Wiring,
+    /// The ArgoCD bootstrap from an empty cluster does not converge: an Application its
+    /// AppProject refuses, a custom resource before its CRD, a wave that never gets
+    /// healthy, a sync never retried, images that are gone.
+    Bootstrap,
 }
 
 impl Family {
@@ -50,6 +55,7 @@ impl Family {
             Family::Schema => "schema",
             Family::Names => "names",
             Family::Wiring => "wiring",
+            Family::Bootstrap => "bootstrap",
         }
     }
 }
@@ -66,6 +72,9 @@ pub struct Finding {
     pub message: String,
     /// The descriptor entry behind the object or field, with its position.
     pub descriptor: Option<String>,
+    /// The catalog entry to name instead of the object's own (keys from the root), when
+    /// what to change is another object's setting (the operator's wave, the chart).
+    pub catalog_entry: Option<Vec<String>>,
     /// `(target index, position in the target's build)`: the report order.
     order: (usize, usize),
 }
@@ -84,8 +93,15 @@ impl Finding {
             field: field.into(),
             message: message.into(),
             descriptor: None,
+            catalog_entry: None,
             order: (placed.target_index, placed.position),
         }
+    }
+
+    /// Names the catalog entry at `keys` as the descriptor behind the finding.
+    pub fn at_catalog(mut self, keys: &[&str]) -> Finding {
+        self.catalog_entry = Some(keys.iter().map(|k| (*k).to_owned()).collect());
+        self
     }
 }
 
@@ -163,6 +179,12 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
     findings.extend(names::check(&objects));
     let ingress_namespace = platform.project.catalog.security.ingress_namespace.as_str();
     findings.extend(wiring::check(&cluster, &objects, ingress_namespace));
+    let bootstrap = bootstrap::check(&cluster, &platform.project.catalog, &platform.targets);
+    findings.extend(
+        bootstrap
+            .into_iter()
+            .filter(|f| targets.iter().any(|t| t.name == f.target)),
+    );
     let mut unchecked_custom_resources = 0;
     match options.crd_schemas {
         Some(dir) => findings.extend(schemas::check(dir, &cluster, &objects)?),
@@ -177,7 +199,10 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
         let placed = cluster
             .at(finding.order.0, finding.order.1)
             .expect("a finding names an object of the cluster");
-        finding.descriptor = origins.describe(placed, &finding.field);
+        finding.descriptor = match &finding.catalog_entry {
+            Some(keys) => Some(origins.describe_catalog(keys)),
+            None => origins.describe(placed, &finding.field),
+        };
     }
     findings.sort_by(|a, b| {
         (a.order, &a.field, a.family, &a.message).cmp(&(b.order, &b.field, b.family, &b.message))

@@ -5,6 +5,9 @@
 //! are traced to the environment's file.
 
 use super::cluster::Placed;
+use crate::components::argocd::{component_application_name, environment_application_name};
+use crate::components::monitoring::{FLUENT_BIT, RELAY};
+use crate::components::{ARGOCD, NAMES, SECURITY};
 use crate::descriptor::EnvironmentFile;
 use crate::error::{Error, Result};
 use crate::model::{CATALOG_FILE, DESCRIPTOR_DIR, Project};
@@ -72,9 +75,20 @@ impl Origins<'_> {
 
     fn entry(&self, placed: &Placed, field: &str) -> Option<Entry<'_>> {
         let root = KeyPath::root();
+        if placed.target == ARGOCD {
+            return self.argocd(placed, field);
+        }
         let Some(env) = self.project.environment(&placed.target) else {
             // A shared component: its settings in the catalog.
-            return Some(self.catalog_entry(root.key("components").key(&placed.target), None));
+            let component = root.key("components").key(&placed.target);
+            if placed.name() == FLUENT_BIT
+                && field.ends_with("readinessProbe.httpGet.path")
+                && container_name(&placed.object, field) == Some(RELAY)
+            {
+                let path = component.key("fluentBit").key("relayReadinessPath");
+                return Some(self.catalog_entry(path, None));
+            }
+            return Some(self.catalog_entry(component, None));
         };
         let source = self.environments.get(env.name.as_str())?;
         let env_entry = |path: KeyPath| Entry {
@@ -173,6 +187,95 @@ impl Origins<'_> {
             .into_iter()
             .find(|(l, _)| *l == longest)
             .map(|(_, entry)| entry)
+    }
+
+    /// The entry behind an object of the argocd target: an operator's chart, the waves
+    /// and sync policies of the components, an environment's `sync`, the AppProjects.
+    fn argocd(&self, placed: &Placed, field: &str) -> Option<Entry<'_>> {
+        let catalog = &self.project.catalog;
+        let settings = &catalog.components.argocd;
+        let argocd = KeyPath::root().key("components").key(ARGOCD);
+        let name = placed.name();
+        let wave = field.starts_with("metadata.annotations");
+        let retry = field.starts_with("spec.syncPolicy.retry");
+        if placed.kind() == "AppProject" {
+            let chart = settings
+                .charts
+                .all()
+                .into_iter()
+                .find(|(_, c)| c.project.as_ref().is_some_and(|p| p.as_str() == name));
+            let path = match chart {
+                Some((key, _)) => argocd.key("charts").key(key).key("project"),
+                None if name == settings.project.as_str() => argocd.key("project"),
+                None => argocd.key("operatorProject"),
+            };
+            return Some(self.catalog_entry(path, None));
+        }
+        if retry {
+            return Some(self.catalog_entry(argocd.key("retry"), None));
+        }
+        if let Some((key, chart)) =
+            (settings.charts.all().into_iter()).find(|(_, c)| c.name.as_str() == name)
+        {
+            let at = argocd.key("charts").key(key);
+            let path = if wave {
+                at.key("wave")
+            } else if let Some(rest) = field.strip_prefix("spec.source.helm.valuesObject.") {
+                rest.split('.').fold(at.key("values"), |p, k| p.key(k))
+            } else if field.starts_with("spec.source.repoURL") {
+                at.key("repository")
+            } else if field.starts_with("spec.destination") {
+                at.key("namespace")
+            } else if field.starts_with("spec.project") && chart.project.is_none() {
+                argocd.key("operatorProject")
+            } else {
+                at
+            };
+            return Some(self.catalog_entry(path, Some(chart.name.to_string())));
+        }
+        for component in NAMES {
+            if name == component_application_name(component) {
+                let path = if wave {
+                    let group = if component == SECURITY {
+                        "security"
+                    } else {
+                        "components"
+                    };
+                    argocd.key("waves").key(group)
+                } else if field.starts_with("spec.syncPolicy") {
+                    argocd.key("componentSync")
+                } else {
+                    argocd
+                };
+                return Some(self.catalog_entry(path, None));
+            }
+        }
+        for env in &self.project.environments {
+            if name == environment_application_name(catalog, env) {
+                if wave {
+                    return Some(self.catalog_entry(argocd.key("waves").key("environments"), None));
+                }
+                let source = self.environments.get(env.name.as_str())?;
+                let path = if field.starts_with("spec.syncPolicy") {
+                    KeyPath::root().key("sync").key("automated")
+                } else {
+                    KeyPath::root().key("namespace")
+                };
+                return Some(Entry {
+                    source,
+                    path,
+                    label: None,
+                });
+            }
+        }
+        Some(self.catalog_entry(argocd, None))
+    }
+
+    /// `file:line:col: key.path` of a catalog entry given by its keys.
+    pub fn describe_catalog(&self, keys: &[String]) -> String {
+        let path = keys.iter().fold(KeyPath::root(), |p, k| p.key(k));
+        let pos = self.catalog.locate(&path);
+        format!("{}:{pos}: {path}", self.catalog.path())
     }
 
     /// Index and name of a service of the catalog.
@@ -281,6 +384,14 @@ fn image_entry<'s>(
     } else {
         origins.catalog_entry(root.key("platform").key("tag"), None)
     }
+}
+
+/// The name of the container a field path of a pod template points into.
+fn container_name<'o>(object: &'o Value, field: &str) -> Option<&'o str> {
+    let (_, rest) = field.split_once(".containers[")?;
+    let (index, _) = rest.split_once(']')?;
+    let index: usize = index.parse().ok()?;
+    object["spec"]["template"]["spec"]["containers"][index]["name"].as_str()
 }
 
 /// The `app` label of an object, or of its pod template.

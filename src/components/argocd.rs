@@ -3,16 +3,19 @@
 //! - `argocd-install.yaml`: the `argocd` namespace and ArgoCD itself as an Application of
 //!   its Helm chart, so that ArgoCD manages its own upgrades;
 //! - `operators.yaml`: an Application per operator the platform relies on (Traefik,
-//!   cert-manager, External Secrets, Gatekeeper, the RabbitMQ cluster operator,
-//!   kube-prometheus-stack for the Prometheus operator, the Jaeger operator), each a Helm
-//!   chart at a pinned version, nothing fetched at build time;
-//! - `applications.yaml`: the AppProject, an Application per shared component (this one
-//!   included: it is the root "app of apps") and one per environment.
+//!   cert-manager, External Secrets, Gatekeeper, the RabbitMQ cluster and topology
+//!   operators, kube-prometheus-stack for the Prometheus operator, the Jaeger operator,
+//!   metrics-server), each a Helm chart or upstream's own manifests at a pinned version,
+//!   nothing fetched at build time;
+//! - `applications.yaml`: the two AppProjects (the platform's, the operators'), an
+//!   Application per shared component (this one included: it is the root "app of apps")
+//!   and one per environment.
 //!
 //! Sync waves order a bootstrap from Git alone: operators and their CRDs first, then the
 //! security component (issuers, secret store, policies), then the other components, then
 //! the environments. Bootstrapping a new cluster is: install the argo-cd chart once by
 //! hand (same release name and namespace), then `kubectl apply -k manifests/argocd`.
+//! `platgen validate` checks that this order converges (`check::bootstrap`).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,8 +39,11 @@ pub struct Settings {
     /// Namespace of ArgoCD and of every Application and AppProject.
     pub namespace: Name,
     pub pod_security: PodSecurityLabels,
-    /// The AppProject every Application of the platform belongs to.
+    /// The AppProject of the environments' and shared components' Applications.
     pub project: Name,
+    /// The AppProject of the operators' Applications: their sources and exactly the
+    /// namespaces their manifests write to (`charts.*.namespaces`).
+    pub operator_project: Name,
     /// The cluster the Applications deploy to.
     pub server: String,
     pub waves: Waves,
@@ -45,8 +51,10 @@ pub struct Settings {
     pub component_sync: Sync,
     /// Sync policy of the operators' Applications.
     pub operator_sync: Sync,
-    /// Retries of a failed sync (operators and components: a CRD may arrive late).
-    pub retry: Retry,
+    /// Retries of a failed sync, on every Application (a CRD or a secret may arrive late);
+    /// without it a failed first sync is not tried again for the same commit.
+    #[serde(default)]
+    pub retry: Option<Retry>,
     pub charts: Charts,
 }
 
@@ -74,53 +82,93 @@ pub struct Backoff {
     pub max_duration: String,
 }
 
-/// The Helm charts of the operators the seed assumes, each at a pinned version.
+/// The operators the platform relies on, each at a pinned version.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Charts {
-    /// ArgoCD itself; its namespace is `components.argocd.namespace`.
+    /// ArgoCD itself; its namespace is `components.argocd.namespace`. Installed once by
+    /// hand before the bootstrap, then managed by its own Application.
     pub argo_cd: Chart,
     /// The ingress controller; its namespace is `security.ingressNamespace`.
     pub traefik: Chart,
     pub cert_manager: Chart,
     pub external_secrets: Chart,
     pub gatekeeper: Chart,
+    /// The RabbitMQ cluster operator (`RabbitmqCluster`).
     pub rabbitmq_operator: Chart,
+    /// The RabbitMQ messaging topology operator (`Vhost`, `User`, `Permission`, ...); in
+    /// the cluster operator's namespace, which the messaging NetworkPolicy admits.
+    pub rabbitmq_topology_operator: Chart,
     /// kube-prometheus-stack, for the Prometheus operator, node exporter and kube-state-metrics.
     pub prometheus_operator: Chart,
     pub jaeger_operator: Chart,
+    /// The resource metrics API the HorizontalPodAutoscalers read; `enabled: false` on a
+    /// cluster that ships its own.
+    #[serde(default)]
+    pub metrics_server: Option<Chart>,
 }
 
 impl Charts {
     /// Every chart, ArgoCD first.
-    pub fn all(&self) -> [&Chart; 8] {
-        [
-            &self.argo_cd,
-            &self.traefik,
-            &self.cert_manager,
-            &self.external_secrets,
-            &self.gatekeeper,
-            &self.rabbitmq_operator,
-            &self.prometheus_operator,
-            &self.jaeger_operator,
-        ]
+    pub fn all(&self) -> Vec<(&'static str, &Chart)> {
+        let mut all = vec![
+            ("argoCd", &self.argo_cd),
+            ("traefik", &self.traefik),
+            ("certManager", &self.cert_manager),
+            ("externalSecrets", &self.external_secrets),
+            ("gatekeeper", &self.gatekeeper),
+            ("rabbitmqOperator", &self.rabbitmq_operator),
+            ("rabbitmqTopologyOperator", &self.rabbitmq_topology_operator),
+            ("prometheusOperator", &self.prometheus_operator),
+            ("jaegerOperator", &self.jaeger_operator),
+        ];
+        all.extend(self.metrics_server.as_ref().map(|c| ("metricsServer", c)));
+        all
+    }
+
+    /// The charts this platform installs (not those the cluster already has).
+    pub fn installed(&self) -> impl Iterator<Item = (&'static str, &Chart)> {
+        self.all().into_iter().filter(|(_, c)| c.enabled)
     }
 }
 
-/// One Helm chart installed by an Application.
+/// One operator installed by an Application: a Helm chart (`chart`), or a folder of
+/// upstream's own Git repository built by kustomize (`path`, with `images` pinning what
+/// upstream leaves at `latest`).
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Chart {
     /// Name of the Application (and Helm release, unless `releaseName` says otherwise).
     pub name: Name,
-    /// Helm repository URL.
+    /// Helm repository URL, or Git repository URL with `path`.
     pub repository: String,
-    pub chart: String,
+    /// The Helm chart; exactly one of `chart` and `path`.
+    #[serde(default)]
+    pub chart: Option<String>,
+    /// The kustomize folder of the Git repository; exactly one of `chart` and `path`.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// kustomize image overrides (`name=newName:tag`) for a `path` source.
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// kustomize patches for a `path` source, as ArgoCD's `kustomize.patches` takes them
+    /// (`{target, patch}`): labels upstream lacks, objects another Application owns.
+    #[serde(default)]
+    pub patches: Vec<serde_json::Value>,
+    /// Chart version, or Git tag for a `path` source.
     pub version: String,
     pub namespace: Name,
+    /// Its AppProject, when it must write where no other operator may (default:
+    /// `operatorProject`).
+    #[serde(default)]
+    pub project: Option<Name>,
     #[serde(default)]
     pub release_name: Option<Name>,
     pub wave: i32,
+    /// `false` when the cluster already runs it: no Application, its APIs count as
+    /// present from the start.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
     /// Pod Security labels of the namespace ArgoCD creates for the chart; none where a
     /// component owns the namespace object.
     #[serde(default)]
@@ -128,11 +176,89 @@ pub struct Chart {
     /// Helm values (`valuesObject`), as the chart documents them.
     #[serde(default)]
     pub values: Option<serde_json::Value>,
+    /// Namespaces the chart's templates write to besides `namespace` (read from its
+    /// templates at this version): the operators' AppProject must permit each one the
+    /// values leave on.
+    #[serde(default)]
+    pub namespaces: Vec<ChartNamespace>,
+    /// API groups (or `group/Kind`) it installs: CRDs, aggregated APIs. Custom resources
+    /// of these come in a later sync wave.
+    #[serde(default)]
+    pub apis: Vec<String>,
+    /// Custom resources its own manifests hold (`group/Kind`): their operator's
+    /// Application comes in an earlier wave.
+    #[serde(default)]
+    pub uses: Vec<String>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// A namespace a chart writes to besides its own, and the values that move or drop it.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChartNamespace {
+    /// The chart's default.
+    pub namespace: Name,
+    /// Dotted values path whose value replaces the namespace when set.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Dotted values path of the switch that renders these objects at all.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// The switch's default in the chart.
+    #[serde(default = "enabled")]
+    pub default: bool,
+    /// What the chart puts there.
+    pub objects: String,
+}
+
+impl ChartNamespace {
+    /// The namespace this entry writes to under `values`, or `None` when they switch it off.
+    pub fn effective(&self, values: Option<&serde_json::Value>) -> Option<String> {
+        let at = |path: &str| {
+            path.split('.')
+                .try_fold(values?, |v, key| v.get(key))
+                .filter(|v| !v.is_null())
+        };
+        let on = match &self.when {
+            Some(path) => at(path).and_then(|v| v.as_bool()).unwrap_or(self.default),
+            None => true,
+        };
+        if !on {
+            return None;
+        }
+        let moved = self.value.as_deref().and_then(at).and_then(|v| v.as_str());
+        Some(moved.unwrap_or(self.namespace.as_str()).to_owned())
+    }
 }
 
 impl Chart {
     pub fn namespace(&self) -> &str {
         self.namespace.as_str()
+    }
+
+    /// The namespaces its AppProject permits: its own, and those the chart writes to
+    /// whatever its values say. A namespace values can move or switch off is not
+    /// permitted: the values must keep the chart out of it.
+    pub fn permitted_namespaces(&self) -> Vec<String> {
+        let mut all = vec![self.namespace().to_owned()];
+        for extra in &self.namespaces {
+            if extra.value.is_none() && extra.when.is_none() {
+                all.push(extra.namespace.to_string());
+            }
+        }
+        dedup(&mut all);
+        all
+    }
+
+    /// The AppProject of its Application.
+    pub fn project<'a>(&'a self, settings: &'a Settings) -> &'a str {
+        self.project
+            .as_ref()
+            .unwrap_or(&settings.operator_project)
+            .as_str()
     }
 }
 
@@ -152,10 +278,11 @@ pub fn files(project: &Project, templates: &Templates) -> Result<Vec<File>> {
         &settings.charts.argo_cd,
     )?);
     let mut operators = Vec::new();
-    for chart in &settings.charts.all()[1..] {
+    for (_, chart) in settings.charts.installed().skip(1) {
         operators.extend(chart_application(catalog, templates, chart)?);
     }
     let mut applications = app_project(project, templates)?;
+    applications.extend(operator_projects(catalog, templates)?);
     for component in NAMES {
         applications.extend(component_application(catalog, templates, component)?);
     }
@@ -182,6 +309,16 @@ struct Source<'a> {
     chart: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     helm: Option<Helm<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kustomize: Option<Kustomize<'a>>,
+}
+
+#[derive(Serialize)]
+struct Kustomize<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    images: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    patches: &'a [serde_json::Value],
 }
 
 #[derive(Serialize)]
@@ -264,11 +401,37 @@ fn chart_application(
     let mut sync_policy = SyncPolicy::from(
         &settings.operator_sync,
         vec!["CreateNamespace=true", "ServerSideApply=true"],
-        Some(&settings.retry),
+        settings.retry.as_ref(),
     );
     sync_policy.managed_namespace_metadata = chart.pod_security.map(|level| ManagedNamespace {
         labels: pod_security_labels(level),
     });
+    let source = match &chart.path {
+        Some(path) => Source {
+            repo_url: &chart.repository,
+            target_revision: &chart.version,
+            path: Some(path.clone()),
+            chart: None,
+            helm: None,
+            kustomize: (!chart.images.is_empty() || !chart.patches.is_empty()).then_some(
+                Kustomize {
+                    images: &chart.images,
+                    patches: &chart.patches,
+                },
+            ),
+        },
+        None => Source {
+            repo_url: &chart.repository,
+            target_revision: &chart.version,
+            path: None,
+            chart: chart.chart.as_deref(),
+            helm: Some(Helm {
+                release_name: chart.release_name.as_ref().unwrap_or(&chart.name).as_str(),
+                values_object: chart_values(catalog, chart),
+            }),
+            kustomize: None,
+        },
+    };
     application(
         templates,
         &ApplicationContext {
@@ -276,17 +439,8 @@ fn chart_application(
             namespace: settings.namespace.as_str(),
             labels: &component_labels(catalog, ARGOCD),
             wave: chart.wave.to_string(),
-            project: settings.project.as_str(),
-            source: Source {
-                repo_url: &chart.repository,
-                target_revision: &chart.version,
-                path: None,
-                chart: Some(&chart.chart),
-                helm: Some(Helm {
-                    release_name: chart.release_name.as_ref().unwrap_or(&chart.name).as_str(),
-                    values_object: chart_values(catalog, chart),
-                }),
-            },
+            project: chart.project(settings),
+            source,
             server: &settings.server,
             destination: chart.namespace(),
             sync_policy,
@@ -354,6 +508,7 @@ fn git_source<'a>(catalog: &'a Catalog, folder: &str) -> Source<'a> {
         path: Some(format!("{}/{folder}", git.path.trim_end_matches('/'))),
         chart: None,
         helm: None,
+        kustomize: None,
     }
 }
 
@@ -403,7 +558,7 @@ fn component_application(
             sync_policy: SyncPolicy::from(
                 &settings.component_sync,
                 vec!["CreateNamespace=true"],
-                Some(&settings.retry),
+                settings.retry.as_ref(),
             ),
         },
     )
@@ -427,7 +582,11 @@ fn environment_application(
             source: git_source(catalog, &crate::objects::overlay_dir(env.name.as_str())),
             server: &settings.server,
             destination: env.namespace.as_str(),
-            sync_policy: SyncPolicy::from(&env.sync, vec!["CreateNamespace=true"], None),
+            sync_policy: SyncPolicy::from(
+                &env.sync,
+                vec!["CreateNamespace=true"],
+                settings.retry.as_ref(),
+            ),
         },
     )
 }
@@ -455,24 +614,18 @@ struct ProjectContext<'a> {
     sync_windows: Vec<SyncWindow<'a>>,
 }
 
-/// The AppProject: the catalog's repository and the charts' repositories as sources, the
-/// platform's namespaces as destinations, and each environment's sync window (the
-/// production approval gate: automated syncs only inside it).
+/// The platform's AppProject: the catalog's repository as the only source, the
+/// environments' and components' namespaces as destinations, and each environment's sync
+/// window (the production approval gate: automated syncs only inside it).
 fn app_project(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
     let catalog = &project.catalog;
     let settings = &catalog.components.argocd;
-    let mut source_repos = vec![catalog.platform.git.repository.as_str()];
     let mut destinations = environment_namespaces(project);
     destinations.extend(
         NAMES
             .iter()
             .map(|c| component_namespace(catalog, c).to_owned()),
     );
-    for chart in settings.charts.all() {
-        source_repos.push(&chart.repository);
-        destinations.push(chart.namespace().to_owned());
-    }
-    dedup(&mut source_repos);
     dedup(&mut destinations);
     let sync_windows = project
         .environments
@@ -494,15 +647,62 @@ fn app_project(project: &Project, templates: &Templates) -> Result<Vec<Object>> 
             namespace: settings.namespace.as_str(),
             labels: &component_labels(catalog, ARGOCD),
             description: format!(
-                "The {} platform: its environments, shared components and operators",
+                "The {} platform: its environments and shared components",
                 catalog.platform.name
             ),
-            source_repos,
+            source_repos: vec![catalog.platform.git.repository.as_str()],
             server: &settings.server,
             destinations,
             sync_windows,
         },
     )
+}
+
+/// The operators' AppProjects (`operatorProject`, and each a chart names): their
+/// charts' repositories as sources, and as destinations each chart's namespace and those
+/// its templates write to whatever the values (`charts.*.namespaces`), nothing more.
+fn operator_projects(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
+    let settings = &catalog.components.argocd;
+    let mut names: Vec<&str> = settings
+        .charts
+        .installed()
+        .map(|(_, c)| c.project(settings))
+        .collect();
+    dedup(&mut names);
+    let mut objects = Vec::new();
+    for name in names {
+        let mut source_repos = Vec::new();
+        let mut destinations = Vec::new();
+        let charts: Vec<&Chart> = (settings.charts.installed())
+            .map(|(_, c)| c)
+            .filter(|c| c.project(settings) == name)
+            .collect();
+        for chart in &charts {
+            source_repos.push(chart.repository.as_str());
+            destinations.extend(chart.permitted_namespaces());
+        }
+        dedup(&mut source_repos);
+        dedup(&mut destinations);
+        let operators: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
+        objects.extend(templates.objects(
+            "components/argocd/app-project.yaml.j2",
+            &ProjectContext {
+                name,
+                namespace: settings.namespace.as_str(),
+                labels: &component_labels(catalog, ARGOCD),
+                description: format!(
+                    "Operators of the {} platform ({}), in the namespaces they write to",
+                    catalog.platform.name,
+                    operators.join(", ")
+                ),
+                source_repos,
+                server: &settings.server,
+                destinations,
+                sync_windows: Vec::new(),
+            },
+        )?);
+    }
+    Ok(objects)
 }
 
 /// Removes repeated items, keeping the first of each.

@@ -242,7 +242,7 @@ fn disruption_budget(catalog: &Catalog) -> Object {
 
 /// Default deny for the namespace, then one policy holding every flow into and out of the
 /// cluster: AMQP from each environment's services, management and metrics from
-/// monitoring, the management API from the operator, clustering between members; out:
+/// monitoring, the management API from the operators, clustering between members; out:
 /// DNS, the members, and the Kubernetes API for peer discovery. Shovels and federation
 /// links to other brokers need an egress rule of their own when one is configured.
 fn network_policies(project: &Project) -> Vec<Object> {
@@ -250,12 +250,13 @@ fn network_policies(project: &Project) -> Vec<Object> {
     let ns = catalog.rabbitmq.namespace.as_str();
     let l = component_labels(catalog, MESSAGING);
     let api = &catalog.components.messaging.kubernetes_api;
-    let operator_ns = catalog
-        .components
-        .argocd
-        .charts
-        .rabbitmq_operator
-        .namespace();
+    // The cluster operator and the topology operator both call the management API.
+    let charts = &catalog.components.argocd.charts;
+    let mut operator_namespaces = vec![
+        charts.rabbitmq_operator.namespace(),
+        charts.rabbitmq_topology_operator.namespace(),
+    ];
+    operator_namespaces.dedup();
     let members_peer = local_pods(members(catalog));
     let clustering = vec![tcp(EPMD), tcp(DISTRIBUTION), tcp_range(CLI_TOOLS)];
     let microservices = labels([("component", "microservice")]);
@@ -275,7 +276,12 @@ fn network_policies(project: &Project) -> Vec<Object> {
             ports: Some(vec![tcp(MANAGEMENT), tcp(PROMETHEUS)]),
         },
         NetworkPolicyIngressRule {
-            from: Some(vec![in_namespace(operator_ns, None)]),
+            from: Some(
+                operator_namespaces
+                    .iter()
+                    .map(|ns| in_namespace(ns, None))
+                    .collect(),
+            ),
             ports: Some(vec![tcp(MANAGEMENT)]),
         },
         NetworkPolicyIngressRule {

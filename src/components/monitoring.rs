@@ -235,6 +235,15 @@ pub struct FluentBit {
     pub stream: String,
     /// Entries a stream keeps (approximate MAXLEN trimming).
     pub max_length: u64,
+    /// How long the relay waits for an environment's Redis before it drops that
+    /// environment's records (and, until the Redis is back, drops them at once), so that
+    /// one environment's outage never holds up another's logs. Below the relay input's
+    /// 5 s timeout, after which FluentBit would post the batch again.
+    pub relay_drop_after: String,
+    /// The relay's readiness endpoint: `/ping` (it serves). Benthos' `/ready` answers
+    /// 200 only once every output is connected, i.e. the Redis of every environment,
+    /// some deployed in a later sync wave or by hand: `validate` rejects it.
+    pub relay_readiness_path: String,
 }
 
 const PROMETHEUS_PORT: u16 = 9090;
@@ -254,7 +263,9 @@ const OTLP_HTTP: u16 = 4318;
 const JAEGER_QUERY: u16 = 16686;
 /// Alertmanager's cluster gossip between replicas (TCP and UDP).
 const ALERTMANAGER_CLUSTER: u16 = 9094;
-const FLUENT_BIT: &str = "fluent-bit";
+pub const FLUENT_BIT: &str = "fluent-bit";
+/// The relay's container in the FluentBit pods.
+pub const RELAY: &str = "relay";
 const FLUENT_BIT_REDIS: &str = "fluent-bit-redis";
 const FLUENT_BIT_PORT: u16 = 2020;
 /// The relay's HTTP input, on the pod's loopback only.
@@ -1060,6 +1071,7 @@ struct LoggingContext<'a> {
     outputs: Vec<RelayOutput>,
     stream: &'a str,
     max_length: u64,
+    drop_after: &'a str,
 }
 
 /// `REDIS_PASSWORD_<ENVIRONMENT>`: the relay's variable holding an environment's password.
@@ -1098,6 +1110,7 @@ fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
             .collect(),
         stream: &settings.stream,
         max_length: settings.max_length,
+        drop_after: &settings.relay_drop_after,
     };
     let config = templates.text(
         "components/monitoring/fluent-bit/fluent-bit.conf.j2",
@@ -1160,9 +1173,14 @@ fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
         ),
         resources: Some(pod::resources(&settings.relay_resources)),
         liveness_probe: Some(pod::http_probe("/ping", "relay", 10, 10)),
-        readiness_probe: Some(pod::http_probe("/ready", "relay", 5, 10)),
+        readiness_probe: Some(pod::http_probe(
+            &settings.relay_readiness_path,
+            "relay",
+            5,
+            10,
+        )),
         volume_mounts: Some(vec![pod::mount("config", "/etc/relay", true)]),
-        ..pod::container("relay", &settings.relay_image, settings.relay_run_as_user)
+        ..pod::container(RELAY, &settings.relay_image, settings.relay_run_as_user)
     };
     let host_path = |name: &str, path: &str, type_: &str| Volume {
         name: name.into(),
