@@ -301,9 +301,7 @@ fn permissions(cluster: &Cluster, app: &App, out: &mut Vec<Finding>) {
         }
     }
     if let Some((_, chart)) = app.chart {
-        let values = spec["source"]["helm"]["valuesObject"]
-            .as_object()
-            .map(|_| &spec["source"]["helm"]["valuesObject"]);
+        let values = Some(&spec["source"]["helm"]["valuesObject"]).filter(|v| v.is_object());
         for extra in &chart.namespaces {
             let Some(namespace) = extra.effective(values) else {
                 continue;

@@ -717,3 +717,41 @@ fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(value: Option<&str>, when: Option<&str>, default: bool) -> ChartNamespace {
+        ChartNamespace {
+            namespace: Name::parse("kube-system").expect("a name"),
+            value: value.map(str::to_owned),
+            when: when.map(str::to_owned),
+            default,
+            objects: "objects".into(),
+        }
+    }
+
+    #[test]
+    fn a_value_moves_the_namespace_and_a_switch_drops_it() {
+        let moved = entry(Some("global.leaderElection.namespace"), None, true);
+        assert_eq!(moved.effective(None).as_deref(), Some("kube-system"));
+        let values = json!({"global": {"leaderElection": {"namespace": "cert-manager"}}});
+        assert_eq!(
+            moved.effective(Some(&values)).as_deref(),
+            Some("cert-manager")
+        );
+        let switched = entry(None, Some("kubeProxy.enabled"), true);
+        assert_eq!(switched.effective(None).as_deref(), Some("kube-system"));
+        let off = json!({"kubeProxy": {"enabled": false}});
+        assert_eq!(switched.effective(Some(&off)), None);
+        let off_by_default = entry(None, Some("kubeDns.enabled"), false);
+        assert_eq!(off_by_default.effective(Some(&off)), None);
+        let on = json!({"kubeDns": {"enabled": true}});
+        assert_eq!(
+            off_by_default.effective(Some(&on)).as_deref(),
+            Some("kube-system")
+        );
+    }
+}

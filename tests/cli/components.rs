@@ -349,12 +349,26 @@ fn tracing_and_log_shipping_to_every_environments_redis() {
     assert_eq!(cases.len(), ENVIRONMENTS.len());
     for (_, namespace) in ENVIRONMENTS {
         assert!(
-            cases.iter().any(|c| c["output"]["redis_streams"]["url"]
-                .as_str()
-                .is_some_and(|u| u.contains(&format!("@redis.{namespace}.svc")))),
+            cases
+                .iter()
+                .any(|c| c["output"]["drop_on"]["output"]["redis_streams"]["url"]
+                    .as_str()
+                    .is_some_and(|u| u.contains(&format!("@redis.{namespace}.svc")))),
             "no stream for {namespace}"
         );
     }
+    // One environment's Redis outage holds up no other's logs, and the relay is ready
+    // without any of them (some come in a later sync wave or by hand).
+    for case in cases {
+        assert_eq!(case["output"]["drop_on"]["error"], true);
+        assert!(case["output"]["drop_on"]["back_pressure"].is_string());
+    }
+    let relay_container = &fluent_bit["spec"]["template"]["spec"]["containers"][1];
+    assert_eq!(relay_container["name"], "relay");
+    assert_eq!(
+        relay_container["readinessProbe"]["httpGet"]["path"],
+        "/ping"
+    );
     find(&objects, "ClusterRoleBinding", "fluent-bit");
     let namespace = find(&objects, "Namespace", "monitoring");
     assert_eq!(
@@ -466,10 +480,10 @@ fn applications_follow_each_environments_sync_policy() {
             format!("k8s/manifests/{component}")
         );
     }
-    // Every Git-sourced Application reads the catalog's repository at its revision.
+    // Every Application of the platform reads the catalog's repository at its revision.
     for app in applications
         .iter()
-        .filter(|a| a["spec"]["source"].get("path").is_some())
+        .filter(|a| a["spec"]["project"] == "e-commerce")
     {
         assert_eq!(
             app["spec"]["source"]["repoURL"],
@@ -477,7 +491,8 @@ fn applications_follow_each_environments_sync_policy() {
         );
         assert_eq!(app["spec"]["source"]["targetRevision"], "main");
     }
-    // Operators are pinned charts, ordered before the components and the environments.
+    // Operators are pinned charts or upstream manifests at a tag, each in an operators'
+    // AppProject naming its source, ordered before the components and the environments.
     let wave = |app: &Value| -> i64 {
         app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
             .as_str()
@@ -485,21 +500,37 @@ fn applications_follow_each_environments_sync_policy() {
             .parse()
             .expect("number")
     };
-    let charts: Vec<&&Value> = applications
+    let operators: Vec<&&Value> = applications
         .iter()
-        .filter(|a| a["spec"]["source"].get("chart").is_some())
+        .filter(|a| a["spec"]["project"] != "e-commerce")
         .collect();
-    assert_eq!(charts.len(), 8);
-    let sources = serde_json::to_string(&project["sourceRepos"]).expect("json");
-    for chart in &charts {
-        assert!(
-            !chart["spec"]["source"]["targetRevision"]
-                .as_str()
-                .expect("version")
-                .is_empty()
+    assert_eq!(operators.len(), 10);
+    for operator in &operators {
+        let source = &operator["spec"]["source"];
+        let revision = source["targetRevision"].as_str().expect("version");
+        assert!(!revision.is_empty() && revision != "main" && revision != "HEAD");
+        let project = find(
+            &objects,
+            "AppProject",
+            operator["spec"]["project"].as_str().expect("project"),
         );
-        assert!(sources.contains(chart["spec"]["source"]["repoURL"].as_str().expect("repo")));
-        assert!(wave(chart) < wave(find(&objects, "Application", "platform-security")));
+        let sources = serde_json::to_string(&project["spec"]["sourceRepos"]).expect("json");
+        assert!(sources.contains(source["repoURL"].as_str().expect("repo")));
+        assert!(wave(operator) < wave(find(&objects, "Application", "platform-security")));
+    }
+    // The RabbitMQ operators from upstream's images, pinned.
+    for (name, image) in [
+        (
+            "rabbitmq-cluster-operator",
+            "=rabbitmqoperator/cluster-operator:2.19.2",
+        ),
+        (
+            "messaging-topology-operator",
+            "=rabbitmqoperator/messaging-topology-operator:1.20.1",
+        ),
+    ] {
+        let app = find(&objects, "Application", name);
+        assert!(strings(&app["spec"]["source"]["kustomize"]["images"])[0].ends_with(image));
     }
     assert!(
         wave(find(&objects, "Application", "platform-monitoring"))
