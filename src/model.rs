@@ -499,9 +499,14 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
     for (key, chart) in argocd.charts.all() {
         let at = charts.key(key);
         if chart.chart.is_some() == chart.path.is_some() {
+            let count = if chart.path.is_some() {
+                "both"
+            } else {
+                "neither"
+            };
             c.report(
                 &at,
-                format!("the {key} operator has {} `chart` and `path`", if chart.path.is_some() { "both" } else { "neither" }),
+                format!("the {key} operator has {count} `chart` and `path`"),
                 "exactly one source: `chart` (a Helm chart) or `path` (a kustomize folder of a Git repository)",
                 None,
             );
@@ -519,31 +524,8 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
                 );
             }
         }
-        let apis = chart.apis.iter().map(|a| ("apis", a));
-        for (i, (field, api)) in apis
-            .chain(chart.uses.iter().map(|u| ("uses", u)))
-            .enumerate()
-        {
-            let index = if field == "apis" {
-                i
-            } else {
-                i - chart.apis.len()
-            };
-            let (group, kind) = api.split_once('/').unwrap_or((api, "Kind"));
-            let valid = group.contains('.') && !kind.is_empty() && !kind.contains('/');
-            if !valid || (field == "uses" && !api.contains('/')) {
-                c.report(
-                    &at.key(field).index(index),
-                    format!("`{api}` is not an API of {field}"),
-                    if field == "uses" {
-                        "`group/Kind`, e.g. `cert-manager.io/Certificate`"
-                    } else {
-                        "an API group (`cert-manager.io`) or `group/Kind`"
-                    },
-                    None,
-                );
-            }
-        }
+        check_apis(&mut c, &at.key("apis"), &chart.apis, false);
+        check_apis(&mut c, &at.key("uses"), &chart.uses, true);
     }
     let backup_bucket = &catalog.mysql.backup.bucket;
     if !catalog
@@ -581,6 +563,26 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
     ];
     for (key, resources) in data {
         c.resources(&root.key(key).key("resources"), resources);
+    }
+}
+
+/// `apis` and `uses` of an operator: API groups (`cert-manager.io`) or `group/Kind`;
+/// `uses` names kinds only.
+fn check_apis(c: &mut Checker, path: &KeyPath, apis: &[String], kinds_only: bool) {
+    for (i, api) in apis.iter().enumerate() {
+        let (group, kind) = match api.split_once('/') {
+            Some((group, kind)) => (group, Some(kind)),
+            None => (api.as_str(), None),
+        };
+        let valid_kind = kind.is_none_or(|k| !k.is_empty() && !k.contains('/'));
+        if !group.contains('.') || !valid_kind || (kinds_only && kind.is_none()) {
+            let expected = if kinds_only {
+                "`group/Kind`, e.g. `cert-manager.io/Certificate`"
+            } else {
+                "an API group (`cert-manager.io`) or `group/Kind`"
+            };
+            c.report(&path.index(i), format!("`{api}` is no API"), expected, None);
+        }
     }
 }
 

@@ -849,8 +849,10 @@ fn downstream_namespaces(
         for (at, _) in text.match_indices(".svc") {
             let host = &text[..at];
             let start = host
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
-                .map_or(0, |i| i + 1);
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             let mut labels = host[start..].rsplit('.');
             // The API server's Service exists before anything is deployed.
             if let (Some(namespace), Some(service)) = (labels.next(), labels.next())
@@ -881,6 +883,25 @@ mod tests {
         assert_eq!(image_name("jeffail/benthos:4.27.0"), "jeffail/benthos");
         assert_eq!(image_name("registry:5000/benthos"), "registry:5000/benthos");
         assert_eq!(image_name("a/b@sha256:00"), "a/b");
+    }
+
+    #[test]
+    fn service_hosts_name_their_namespace() {
+        let cluster = Cluster::default();
+        let placed = Placed {
+            target: "t".into(),
+            target_index: 0,
+            position: 0,
+            object: serde_json::json!({"metadata": {"namespace": "monitoring"}}),
+        };
+        let container = serde_json::json!({"env": [
+            {"name": "A", "value": "redis://:p@redis.e-commerce-dev.svc.cluster.local:6379"},
+            {"name": "B", "value": "https://kubernetes.default.svc:443"},
+            {"name": "C", "value": "é@jaeger.tracing.svc"},
+        ]});
+        let found = downstream_namespaces(&cluster, &placed, &Value::Null, &container);
+        let found: Vec<&str> = found.iter().map(String::as_str).collect();
+        assert_eq!(found, ["e-commerce-dev", "tracing"]);
     }
 
     #[test]

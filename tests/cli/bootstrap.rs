@@ -328,3 +328,31 @@ fn destination_outside_the_project_is_found() {
         ],
     );
 }
+
+/// An operator's source is a Helm chart or a kustomize folder, never both; `uses` names
+/// kinds: located descriptor errors.
+#[test]
+fn operator_sources_and_apis_are_checked_where_written() {
+    let project = Scratch::new();
+    project.edit(
+        CATALOG,
+        "        path: config/installation\n        images: [rabbitmqoperator/cluster-operator-dev",
+        "        chart: rabbitmq-cluster-operator\n        path: config/installation\n        images: [rabbitmqoperator/cluster-operator-dev",
+    );
+    project.edit(
+        CATALOG,
+        "        uses: [cert-manager.io/Issuer, cert-manager.io/Certificate]\n      # The Prometheus",
+        "        uses: [cert-manager.io, cert-manager.io/Certificate]\n      # The Prometheus",
+    );
+    let at = position(
+        &project,
+        CATALOG,
+        "cert-manager.io, cert-manager.io/Certificate]",
+    );
+    run_in(project.path(), &["validate"])
+        .code(1)
+        .stderr_has("error: the rabbitmqOperator operator has both `chart` and `path` (at `components.argocd.charts.rabbitmqOperator`)")
+        .stderr_has("error: `cert-manager.io` is no API (at `components.argocd.charts.rabbitmqTopologyOperator.uses[0]`)")
+        .stderr_has(&format!("--> {CATALOG}:{at}"))
+        .stderr_has("= expected: `group/Kind`, e.g. `cert-manager.io/Certificate`");
+}
