@@ -11,7 +11,8 @@
 //!   that Application, with the dry run skipped);
 //! - no child of the wave-gated parent can stay unhealthy for good: a manual-sync
 //!   Application the health rule does not exempt, a readiness that waits for something
-//!   a later wave (or a person) deploys;
+//!   a later wave (or a person) deploys, an object whose health needs an object of a
+//!   later wave (an ExternalSecret's store, an Ingress's or Certificate's issuer);
 //! - every automated Application retries a failed sync with a backoff;
 //! - no Application installs a chart whose images are gone.
 
@@ -100,6 +101,7 @@ pub fn check(cluster: &Cluster, catalog: &Catalog, targets: &[Target]) -> Vec<Fi
     let providers = providers(cluster, catalog, &apps);
     custom_resources(cluster, &apps, &providers, &mut out);
     readiness(cluster, &apps, &mut out);
+    later_references(cluster, &apps, &mut out);
     out
 }
 
@@ -863,6 +865,98 @@ fn downstream_namespaces(
         }
     }
     namespaces
+}
+
+/// An object whose health needs another object: `(field, kind, name, namespaced)` of
+/// each reference it makes (an ExternalSecret's store, an Ingress's or a Certificate's
+/// issuer).
+fn health_references(placed: &Placed) -> Vec<(String, &str, &str, bool)> {
+    let object = &placed.object;
+    let annotations = &object["metadata"]["annotations"];
+    let mut references = Vec::new();
+    match (placed.group(), placed.kind()) {
+        ("external-secrets.io", "ExternalSecret") => {
+            let store = &object["spec"]["secretStoreRef"];
+            let kind = store["kind"].as_str().unwrap_or("SecretStore");
+            if let Some(name) = store["name"].as_str() {
+                let field = "spec.secretStoreRef.name".to_owned();
+                references.push((field, kind, name, kind == "SecretStore"));
+            }
+        }
+        ("cert-manager.io", "Certificate") => {
+            let issuer = &object["spec"]["issuerRef"];
+            let kind = issuer["kind"].as_str().unwrap_or("Issuer");
+            if let Some(name) = issuer["name"].as_str() {
+                let field = "spec.issuerRef.name".to_owned();
+                references.push((field, kind, name, kind == "Issuer"));
+            }
+        }
+        ("networking.k8s.io", "Ingress") => {
+            for (key, kind, namespaced) in [
+                ("cert-manager.io/cluster-issuer", "ClusterIssuer", false),
+                ("cert-manager.io/issuer", "Issuer", true),
+            ] {
+                if let Some(name) = annotations[key].as_str() {
+                    references.push((
+                        format!("metadata.annotations.{key}"),
+                        kind,
+                        name,
+                        namespaced,
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    references
+}
+
+/// A child of a wave-gated parent whose health needs an object that a later wave (or a
+/// person) deploys never gets healthy: the parent stops at its wave.
+fn later_references(cluster: &Cluster, apps: &[App], out: &mut Vec<Finding>) {
+    let deployer = |placed: &Placed| {
+        apps.iter()
+            .find(|a| a.target == Some(placed.target.as_str()))
+    };
+    for placed in &cluster.objects {
+        let Some(app) = deployer(placed) else {
+            continue;
+        };
+        for (field, kind, name, namespaced) in health_references(placed) {
+            let namespace = if namespaced { placed.namespace() } else { "" };
+            let found = cluster
+                .objects
+                .iter()
+                .find(|p| p.kind() == kind && p.name() == name && p.namespace() == namespace);
+            let Some(provider) = found.and_then(|p| Some((p, deployer(p)?))) else {
+                continue;
+            };
+            let (target, by) = provider;
+            let late = by.wave > app.wave || (!by.automated && !std::ptr::eq(by, app));
+            if late {
+                let when = if by.automated {
+                    format!("in wave {}", by.wave)
+                } else {
+                    "by hand".to_owned()
+                };
+                out.push(Finding::new(
+                    Family::Bootstrap,
+                    placed,
+                    field,
+                    format!(
+                        "needs {}, which Application `{}` syncs {when}, after this object's \
+                         Application `{}` (wave {}): it stays unhealthy and the parent stops \
+                         at wave {}",
+                        target.reference(),
+                        by.name(),
+                        app.name(),
+                        app.wave,
+                        app.wave
+                    ),
+                ));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

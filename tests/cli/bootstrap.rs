@@ -356,3 +356,25 @@ fn operator_sources_and_apis_are_checked_where_written() {
         .stderr_has(&format!("--> {CATALOG}:{at}"))
         .stderr_has("= expected: `group/Kind`, e.g. `cert-manager.io/Certificate`");
 }
+
+/// Objects whose health needs an object of a later wave: the ExternalSecrets of the
+/// monitoring component (wave 1) with the secret store of a security component moved
+/// after it.
+#[test]
+fn object_needing_a_later_wave_is_found() {
+    let project = Scratch::new();
+    project.edit(
+        CATALOG,
+        "waves: {security: 0, components: 1, environments: 2}",
+        "waves: {security: 2, components: 1, environments: 3}",
+    );
+    assert_finding(
+        &validate(&project),
+        &[
+            "error[bootstrap]: needs ClusterSecretStore/vault-backend, which Application `platform-security` syncs in wave 2, after this object's Application `platform-monitoring` (wave 1): it stays unhealthy and the parent stops at wave 1",
+            "--> ExternalSecret/monitoring/",
+            "(target monitoring)",
+            "= field: spec.secretStoreRef.name",
+        ],
+    );
+}
