@@ -867,10 +867,10 @@ fn downstream_namespaces(
     namespaces
 }
 
-/// An object whose health needs another object: `(field, kind, name, namespaced)` of
-/// each reference it makes (an ExternalSecret's store, an Ingress's or a Certificate's
-/// issuer).
-fn health_references(placed: &Placed) -> Vec<(String, &str, &str, bool)> {
+/// An object whose health needs another object: `(field, group, kind, name, namespaced)`
+/// of each reference it makes (an ExternalSecret's store, an Ingress's or a
+/// Certificate's issuer).
+fn health_references(placed: &Placed) -> Vec<(String, &'static str, &str, &str, bool)> {
     let object = &placed.object;
     let annotations = &object["metadata"]["annotations"];
     let mut references = Vec::new();
@@ -880,7 +880,8 @@ fn health_references(placed: &Placed) -> Vec<(String, &str, &str, bool)> {
             let kind = store["kind"].as_str().unwrap_or("SecretStore");
             if let Some(name) = store["name"].as_str() {
                 let field = "spec.secretStoreRef.name".to_owned();
-                references.push((field, kind, name, kind == "SecretStore"));
+                let namespaced = kind == "SecretStore";
+                references.push((field, "external-secrets.io", kind, name, namespaced));
             }
         }
         ("cert-manager.io", "Certificate") => {
@@ -888,7 +889,8 @@ fn health_references(placed: &Placed) -> Vec<(String, &str, &str, bool)> {
             let kind = issuer["kind"].as_str().unwrap_or("Issuer");
             if let Some(name) = issuer["name"].as_str() {
                 let field = "spec.issuerRef.name".to_owned();
-                references.push((field, kind, name, kind == "Issuer"));
+                let namespaced = kind == "Issuer";
+                references.push((field, "cert-manager.io", kind, name, namespaced));
             }
         }
         ("networking.k8s.io", "Ingress") => {
@@ -899,6 +901,7 @@ fn health_references(placed: &Placed) -> Vec<(String, &str, &str, bool)> {
                 if let Some(name) = annotations[key].as_str() {
                     references.push((
                         format!("metadata.annotations.{key}"),
+                        "cert-manager.io",
                         kind,
                         name,
                         namespaced,
@@ -922,16 +925,12 @@ fn later_references(cluster: &Cluster, apps: &[App], out: &mut Vec<Finding>) {
         let Some(app) = deployer(placed) else {
             continue;
         };
-        for (field, kind, name, namespaced) in health_references(placed) {
+        for (field, group, kind, name, namespaced) in health_references(placed) {
             let namespace = if namespaced { placed.namespace() } else { "" };
-            let found = cluster
-                .objects
-                .iter()
-                .find(|p| p.kind() == kind && p.name() == name && p.namespace() == namespace);
-            let Some(provider) = found.and_then(|p| Some((p, deployer(p)?))) else {
+            let found = cluster.get(group, kind, namespace, name);
+            let Some((target, by)) = found.and_then(|p| Some((p, deployer(p)?))) else {
                 continue;
             };
-            let (target, by) = provider;
             let late = by.wave > app.wave || (!by.automated && !std::ptr::eq(by, app));
             if late {
                 let when = if by.automated {
