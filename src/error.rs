@@ -72,9 +72,9 @@ pub enum Error {
     #[error("cannot read the descriptors at git revision `{rev}`: {message}")]
     GitRevision { rev: String, message: String },
 
-    /// `platgen set-image` edited a descriptor and the project no longer loads: the edit
-    /// was undone.
-    #[error("the edit of {} was undone: the project no longer loads\n{problems}", .path.display())]
+    /// `platgen set-image` edited a descriptor that validation then rejected (the project
+    /// no longer loads, or `validate` finds something new): the edit was undone.
+    #[error("the edit of {} was undone: validation rejects it\n{problems}", .path.display())]
     EditRejected { path: PathBuf, problems: String },
 
     /// A JSON schema of a custom resource (`validate --crd-schemas`) is unreadable or invalid.

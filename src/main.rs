@@ -21,6 +21,8 @@ fn main() {
                 Error::Descriptors(_) if matches!(cli.command, cli::Command::Validate { .. }) => {
                     ExitStatus::Failure
                 }
+                // set-image refused an edit that validation rejects: a check's finding.
+                Error::EditRejected { .. } => ExitStatus::Failure,
                 _ => ExitStatus::Error,
             }
         }

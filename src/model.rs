@@ -4,7 +4,8 @@
 use crate::descriptor::{self, Catalog, EnvironmentFile, Layer, ResourceList, Resources};
 use crate::error::{Error, Result};
 use crate::scalar::Name;
-use crate::source::{KeyPath, Pos, Source, closest, render_serde_error};
+use crate::schema::Descriptor;
+use crate::source::{KeyPath, Pos, Source, closest};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -64,12 +65,25 @@ impl Project {
     /// Reads and validates every descriptor under `root/environments`.
     pub fn load(root: &Path) -> Result<Project> {
         let dir = root.join(DESCRIPTOR_DIR);
-        let catalog = read_source(root, &dir.join(CATALOG_FILE))?;
-        let environments = environment_files(&dir)?
-            .iter()
-            .map(|path| read_source(root, path))
-            .collect::<Result<Vec<_>>>()?;
-        Project::from_sources(root, &catalog, &environments)
+        let mut problems = Vec::new();
+        let catalog = read_source(root, &dir.join(CATALOG_FILE), &mut problems)?;
+        let mut environments = Vec::new();
+        for path in environment_files(root, &dir, &mut problems)? {
+            environments.extend(read_source(root, &path, &mut problems)?);
+        }
+        let loaded = match catalog {
+            Some(catalog) => Project::from_sources(root, &catalog, &environments),
+            None => Err(Error::Descriptors(Vec::new())),
+        };
+        match loaded {
+            Ok(project) if problems.is_empty() => Ok(project),
+            Ok(_) => Err(Error::Descriptors(problems)),
+            Err(Error::Descriptors(more)) => {
+                problems.extend(more);
+                Err(Error::Descriptors(problems))
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Parses and validates descriptors already read: the catalog and the environment files.
@@ -79,10 +93,12 @@ impl Project {
         sources: &[Source],
     ) -> Result<Project> {
         let mut problems = Vec::new();
-        let catalog = parse::<Catalog>(catalog_source, &mut problems);
+        let catalog = parse::<Catalog>(catalog_source, Descriptor::Catalog, &mut problems);
         let mut environments = Vec::new();
         for source in sources {
-            if let Some(env) = parse::<EnvironmentFile>(source, &mut problems) {
+            if let Some(env) =
+                parse::<EnvironmentFile>(source, Descriptor::Environment, &mut problems)
+            {
                 environments.push((source, env));
             }
         }
@@ -174,22 +190,37 @@ impl Catalog {
     }
 }
 
-fn read_source(root: &Path, path: &Path) -> Result<Source> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+/// A descriptor's text; `None` (and a located problem) when it is not UTF-8.
+fn read_source(root: &Path, path: &Path, problems: &mut Vec<String>) -> Result<Option<Source>> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
     })?;
-    let display = path.strip_prefix(root).unwrap_or(path);
-    Ok(Source::new(display.display().to_string(), text))
+    let display = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(Source::new(display, text))),
+        Err(err) => {
+            let (source, problem) =
+                crate::syntax::encoding(&display, err.as_bytes(), &err.utf8_error());
+            problems.push(problem.render(&source));
+            Ok(None)
+        }
+    }
 }
 
-/// `*.yaml` files of the descriptor folder except the catalog, sorted.
-fn environment_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// `*.yaml` files of the descriptor folder except the catalog, sorted. A `*.yml` file is
+/// a problem: it would look like an environment and silently not be one.
+fn environment_files(root: &Path, dir: &Path, problems: &mut Vec<String>) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
         path: dir.to_owned(),
         source,
     })?;
     let mut files = Vec::new();
+    let mut misnamed = Vec::new();
     for entry in entries {
         let path = entry
             .map_err(|source| Error::Read {
@@ -197,20 +228,55 @@ fn environment_files(dir: &Path) -> Result<Vec<PathBuf>> {
                 source,
             })?
             .path();
-        let is_yaml = path.extension().is_some_and(|e| e == "yaml");
-        if is_yaml && path.file_name().is_some_and(|n| n != CATALOG_FILE) {
-            files.push(path);
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("yaml") if path.file_name().is_some_and(|n| n != CATALOG_FILE) => files.push(path),
+            Some("yml") => misnamed.push(path),
+            _ => {}
         }
     }
     files.sort();
+    misnamed.sort();
+    for path in misnamed {
+        let display = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let text = std::fs::read(&path).unwrap_or_default();
+        let source = Source::new(display, String::from_utf8_lossy(&text).into_owned());
+        let renamed = path.with_extension("yaml");
+        let renamed = renamed.file_name().expect("named").to_string_lossy();
+        problems.push(source.render(
+            Pos::START,
+            "a descriptor ending in `.yml` is not read: descriptors end in `.yaml`",
+            Some(&format!("`{renamed}` (rename the file)")),
+            None,
+        ));
+    }
     Ok(files)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(source: &Source, problems: &mut Vec<String>) -> Option<T> {
+/// The descriptor of type `T` in `source`, or every problem of its text and shape
+/// (`syntax`, `shape`) in `problems`.
+fn parse<T: serde::de::DeserializeOwned>(
+    source: &Source,
+    kind: crate::schema::Descriptor,
+    problems: &mut Vec<String>,
+) -> Option<T> {
+    let before = problems.len();
+    problems.extend(
+        crate::syntax::problems(source)
+            .iter()
+            .map(|p| p.render(source)),
+    );
+    if problems.len() > before {
+        return None;
+    }
     match serde_yaml::from_str(source.text()) {
         Ok(value) => Some(value),
         Err(err) => {
-            problems.push(render_serde_error(source, &err));
+            let schema = crate::schema::of(kind);
+            problems.extend(crate::shape::problems(source, &err, &schema));
             None
         }
     }

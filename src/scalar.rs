@@ -159,7 +159,7 @@ impl<'de> Deserialize<'de> for Port {
             |text| match text.parse::<u16>() {
                 Ok(p) if p > 0 => Ok(Port(p)),
                 _ => Err(format!(
-                    "invalid value {text}, expected a port number from 1 to 65535"
+                    "`{text}` is not a port: expected a port number from 1 to 65535"
                 )),
             },
         )
@@ -185,7 +185,7 @@ impl<'de> Deserialize<'de> for Percent {
             |text| match text.parse::<u8>() {
                 Ok(p) if (1..=100).contains(&p) => Ok(Percent(p)),
                 _ => Err(format!(
-                    "invalid value {text}, expected a percentage from 1 to 100"
+                    "`{text}` is not a percentage: expected a percentage from 1 to 100"
                 )),
             },
         )
@@ -233,6 +233,25 @@ impl<'de> Deserialize<'de> for Tag {
             Tag::parse,
         )
     }
+}
+
+/// Checks a YAML value as the validated scalar that the JSON Schema definition
+/// `definition` describes, with the message serde would give; `None` when no validated
+/// scalar has that name (see `shape`).
+pub fn check(definition: &str, value: &serde_yaml::Value) -> Option<Result<(), String>> {
+    fn as_<T: serde::de::DeserializeOwned>(value: &serde_yaml::Value) -> Result<(), String> {
+        serde_yaml::from_value::<T>(value.clone())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+    Some(match definition {
+        "Name" => as_::<Name>(value),
+        "Quantity" => as_::<Quantity>(value),
+        "Port" => as_::<Port>(value),
+        "Percent" => as_::<Percent>(value),
+        "Tag" => as_::<Tag>(value),
+        _ => return None,
+    })
 }
 
 /// Which YAML scalars a validated type accepts before its own check.

@@ -5,14 +5,17 @@
 //! that comments, order and formatting stay exactly as they were: an existing entry of
 //! `images:` gets its value replaced, a new one goes after the last entry (inside a flow
 //! mapping, before its `}`), and a file without `images:` gets the block at its end. The
-//! project is loaded again afterwards; if it no longer loads, the file is put back.
+//! project is loaded and validated again afterwards; if it no longer loads, or `validate`
+//! finds in the environment's objects what it did not find before (a `latest` tag where
+//! policy forbids it), the file is put back.
 
+use crate::check::Finding;
 use crate::error::{Error, ExitStatus, Result};
 use crate::model::{DESCRIPTOR_DIR, Project};
 use crate::scalar::Tag;
 use crate::secrets_template::environment;
 use crate::source::{Pos, Source, closest};
-use crate::{commands, descriptor::EnvironmentFile};
+use crate::{Platform, commands, descriptor::EnvironmentFile};
 use std::io::Write;
 use std::path::Path;
 
@@ -58,11 +61,13 @@ pub fn run(
     assignments: &[String],
     out: &mut dyn Write,
 ) -> Result<ExitStatus> {
-    let project = Project::load(root)?;
-    let file = environment(&project, env)?;
+    let platform = Platform::load(root)?;
+    let project = &platform.project;
+    let file = environment(project, env)?;
+    let findings_before = findings(&platform, env)?;
     let mut parsed: Vec<Assignment> = Vec::new();
     for text in assignments {
-        let a = parse(&project, text)?;
+        let a = parse(project, text)?;
         if parsed.iter().any(|p| p.workload == a.workload) {
             return Err(Error::Usage(format!("`{}` is given twice", a.workload)));
         }
@@ -83,7 +88,7 @@ pub fn run(
 
     let mut report = String::new();
     for a in &parsed {
-        let old = effective_tag(&project, file, &a.workload);
+        let old = effective_tag(project, file, &a.workload);
         if old == a.tag.as_str() {
             report.push_str(&format!("{env}: {} stays at {old}\n", a.workload));
         } else {
@@ -92,11 +97,22 @@ pub fn run(
     }
     if after != before {
         replace_file(&path, &after)?;
-        if let Err(err) = Project::load(root) {
+        let rejected = match Platform::load(root) {
+            Err(err) => Ok(Some(err.to_string())),
+            Ok(edited) => findings(&edited, env).map(|after| {
+                let new: Vec<String> = after
+                    .iter()
+                    .filter(|f| !findings_before.iter().any(|b| same_finding(b, f)))
+                    .map(ToString::to_string)
+                    .collect();
+                (!new.is_empty()).then(|| new.join("\n"))
+            }),
+        };
+        if !matches!(rejected, Ok(None)) {
             replace_file(&path, &before)?;
             return Err(Error::EditRejected {
                 path: path.clone(),
-                problems: err.to_string(),
+                problems: rejected?.unwrap_or_default(),
             });
         }
         report.push_str(&format!("{display} updated\n"));
@@ -105,6 +121,18 @@ pub fn run(
     }
     commands::write_out(out, report.as_bytes())?;
     Ok(ExitStatus::Success)
+}
+
+/// What `validate <env>` finds in the environment's objects.
+fn findings(platform: &Platform, env: &str) -> Result<Vec<Finding>> {
+    let target = platform.target(env)?;
+    crate::check::validate(platform, &[target], &crate::check::Options::default())
+}
+
+/// The same finding before and after an edit (its descriptor position may move).
+fn same_finding(a: &Finding, b: &Finding) -> bool {
+    (a.family, &a.target, &a.object, &a.field, &a.message)
+        == (b.family, &b.target, &b.object, &b.field, &b.message)
 }
 
 /// The tag a workload runs with in an environment before the edit.
@@ -150,7 +178,9 @@ fn edit_one(
     let source = Source::new(display, text);
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let at = |pos: Pos| {
-        offset(text, pos).ok_or_else(|| format!("{display}:{pos}: position outside the file"))
+        source
+            .offset(pos)
+            .ok_or_else(|| format!("{display}:{pos}: position outside the file"))
     };
     match document.get("images") {
         None => {
@@ -211,34 +241,6 @@ fn edit_one(
         Some(_) => Err(format!(
             "{display}: `images` is not a mapping of workload to tag"
         )),
-    }
-}
-
-/// The byte offset of a 1-based line and character column.
-fn offset(text: &str, pos: Pos) -> Option<usize> {
-    let mut line_start = 0;
-    let mut line = 1;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while line < pos.line {
-        match bytes.get(i)? {
-            b'\n' => {
-                line += 1;
-                line_start = i + 1;
-            }
-            b'\r' if bytes.get(i + 1) != Some(&b'\n') => {
-                line += 1;
-                line_start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let rest = &text[line_start..];
-    let line = &rest[..rest.find(['\n', '\r']).unwrap_or(rest.len())];
-    match line.char_indices().nth(pos.col.checked_sub(1)?) {
-        Some((at, _)) => Some(line_start + at),
-        None => Some(line_start + line.len()),
     }
 }
 
@@ -388,18 +390,5 @@ mod tests {
             "name: x\r\nimages:\r\n  web: \"1.2\"\r\n"
         );
         assert_eq!(set("name: x", "web", "v2"), "name: x\nimages:\n  web: v2\n");
-    }
-
-    #[test]
-    fn offsets_count_characters() {
-        let text = "é: 1\r\nab: 2\n";
-        assert_eq!(
-            offset(text, Pos { line: 2, col: 5 }),
-            Some(text.find('2').unwrap())
-        );
-        assert_eq!(
-            offset(text, Pos { line: 1, col: 4 }),
-            Some(text.find('1').unwrap())
-        );
     }
 }

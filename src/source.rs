@@ -201,6 +201,27 @@ impl Source {
         out
     }
 
+    /// The byte offset of a position; a column past the end of its line gives the end
+    /// of the line.
+    pub fn offset(&self, pos: Pos) -> Option<usize> {
+        let &(start, end) = self.lines.get(pos.line.checked_sub(1)?)?;
+        let line = &self.text[start..end];
+        match line.char_indices().nth(pos.col.checked_sub(1)?) {
+            Some((at, _)) => Some(start + at),
+            None => Some(end),
+        }
+    }
+
+    /// The position of a byte offset (the character it falls in).
+    pub fn pos_at(&self, offset: usize) -> Pos {
+        let index = self.lines.partition_point(|&(start, _)| start <= offset);
+        let line = index.max(1);
+        let (start, end) = self.lines[line - 1];
+        let upto = offset.clamp(start, end);
+        let col = self.text.get(start..upto).map_or(0, |t| t.chars().count()) + 1;
+        Pos { line, col }
+    }
+
     /// The text of a 1-based line, line break excluded.
     fn line(&self, line: usize) -> Option<&str> {
         let &(start, end) = self.lines.get(line.checked_sub(1)?)?;
@@ -762,7 +783,7 @@ pub fn render_serde_error(source: &Source, err: &serde_yaml::Error) -> String {
 
 /// Remove every " at line X column Y" (collecting the positions, in order) and
 /// " at position N" from a serde_yaml message.
-fn strip_marks(message: &str) -> (String, Vec<Pos>) {
+pub(crate) fn strip_marks(message: &str) -> (String, Vec<Pos>) {
     let mut out = String::with_capacity(message.len());
     let mut marks = Vec::new();
     let mut rest = message;
@@ -804,14 +825,14 @@ fn parse_prefixed_number(s: &str, prefix: &str) -> Option<usize> {
     (digits > 0).then_some(prefix.len() + digits)
 }
 
-struct Explained {
-    message: String,
-    expected: Option<String>,
-    help: Option<String>,
+pub(crate) struct Explained {
+    pub message: String,
+    pub expected: Option<String>,
+    pub help: Option<String>,
 }
 
 /// Split a serde message into what went wrong, what was expected, and a suggestion.
-fn explain(message: &str) -> Explained {
+pub(crate) fn explain(message: &str) -> Explained {
     for phrase in ["unknown field `", "unknown variant `"] {
         let Some(at) = message.find(phrase) else {
             continue;
@@ -851,13 +872,24 @@ fn explain(message: &str) -> Explained {
         }
     }
 
+    // The validated scalars say "`x` is not a ...: expected ...".
+    if !message.starts_with("invalid ")
+        && let Some(split) = find_unquoted(message, 0, ": expected ")
+    {
+        return Explained {
+            message: message[..split].to_owned(),
+            expected: Some(message[split + ": expected ".len()..].to_owned()),
+            help: None,
+        };
+    }
+
     for phrase in ["invalid type: ", "invalid value: ", "invalid length "] {
         if let Some(at) = message.find(phrase)
             && let Some(split) = find_unquoted(message, at + phrase.len(), ", expected ")
         {
             return Explained {
                 message: message[..split].to_owned(),
-                expected: Some(message[split + ", expected ".len()..].to_owned()),
+                expected: Some(in_words(&message[split + ", expected ".len()..])),
                 help: None,
             };
         }
@@ -865,9 +897,93 @@ fn explain(message: &str) -> Explained {
 
     Explained {
         message: message.to_owned(),
-        expected: None,
+        expected: syntax_expectation(message),
         help: None,
     }
+}
+
+/// What libyaml wanted where it stopped, in words (its messages say what it found).
+fn syntax_expectation(message: &str) -> Option<String> {
+    const EXPECTATIONS: [(&str, &str); 18] = [
+        (
+            "while scanning a quoted scalar",
+            "a closing quote for the value that starts here",
+        ),
+        (
+            "did not find expected key",
+            "a `key: value` at the indentation of its mapping",
+        ),
+        (
+            "mapping values are not allowed",
+            "one `key: value` per line; quote a value containing `: `",
+        ),
+        (
+            "did not find expected ',' or ']'",
+            "`,` between the items of the list and `]` to close it",
+        ),
+        (
+            "did not find expected ',' or '}'",
+            "`,` between the entries of the mapping and `}` to close it",
+        ),
+        ("could not find expected ':'", "`:` after the key"),
+        (
+            "unknown escape character",
+            "an escape such as \\\\, \\\", \\n, \\t or \\uXXXX, or single quotes",
+        ),
+        (
+            "cannot start any token",
+            "a key, a value or `- `; quote a value starting with `@` or a backquote",
+        ),
+        (
+            "block sequence entries are not allowed",
+            "a list item `- ` on a line of its own under its key",
+        ),
+        (
+            "did not find expected '-' indicator",
+            "every item of the list starting with `- ` at one indentation",
+        ),
+        ("duplicate entry", "each key once in its mapping"),
+        (
+            "found undefined tag handle",
+            "a tag such as `!!str`, or none",
+        ),
+        (
+            "unknown anchor",
+            "an alias `*name` of an anchor `&name` defined above it",
+        ),
+        ("did not find expected node content", "a value"),
+        (
+            "tab character",
+            "spaces: YAML does not allow tabs for indentation",
+        ),
+        ("recursion limit exceeded", "at most 128 levels of nesting"),
+        (
+            "repetition limit exceeded",
+            "aliases that repeat fewer values",
+        ),
+        ("end of stream", "the rest of the document"),
+    ];
+    let (_, expected) = EXPECTATIONS
+        .iter()
+        .find(|(found, _)| message.contains(found))?;
+    Some((*expected).to_owned())
+}
+
+/// What serde expected, said as a person would: `u32` is "a whole number >= 0".
+pub(crate) fn in_words(expected: &str) -> String {
+    match expected {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" | "u64" | "usize" => "a whole number >= 0",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a sequence" => "a list",
+        "a map" => "a mapping",
+        other if other.starts_with("struct ") => "a mapping",
+        other => other,
+    }
+    .to_owned()
 }
 
 /// The contents of each closed `...` in a text.
@@ -1154,6 +1270,18 @@ autoscaling:
     }
 
     #[test]
+    fn offsets_and_positions_count_characters() {
+        let text = "é: 1\r\nab: 2\n";
+        let s = Source::new("o.yaml", text);
+        assert_eq!(s.offset(pos(2, 5)), Some(text.find('2').unwrap()));
+        assert_eq!(s.offset(pos(1, 4)), Some(text.find('1').unwrap()));
+        assert_eq!(s.pos_at(text.find('2').unwrap()), pos(2, 5));
+        assert_eq!(s.pos_at(text.find('1').unwrap()), pos(1, 4));
+        assert_eq!(s.pos_at(0), pos(1, 1));
+        assert_eq!(s.pos_at(text.len()), pos(3, 1));
+    }
+
+    #[test]
     fn key_path_display() {
         let p = KeyPath::root().key("services").index(3).key("port");
         assert_eq!(p.to_string(), "services[3].port");
@@ -1318,7 +1446,7 @@ autoscaling:
   |
 3 |   - {name: api, port: \"eighty\"}
   |                       ^^^^^^^^
-  = expected: u16
+  = expected: a whole number from 0 to 65535
 "
         );
         let (s, err) = serde_error("name: shop\nservices:\n  - name: api\n    port: 70000\n");
@@ -1330,7 +1458,7 @@ autoscaling:
             "{out}"
         );
         assert!(
-            out.ends_with("  |           ^^^^^\n  = expected: u16\n"),
+            out.ends_with("  |           ^^^^^\n  = expected: a whole number from 0 to 65535\n"),
             "{out}"
         );
         // A ", expected " inside the quoted value does not split the message.
@@ -1341,7 +1469,10 @@ autoscaling:
             out.starts_with("error: services[0].port: invalid type: string \"a, expected b\"\n"),
             "{out}"
         );
-        assert!(out.ends_with("  = expected: u16\n"), "{out}");
+        assert!(
+            out.ends_with("  = expected: a whole number from 0 to 65535\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -1427,6 +1558,7 @@ autoscaling:
   |
 3 |   - name: \"api
   |           ^
+  = expected: a closing quote for the value that starts here
 "
         );
 

@@ -1,6 +1,8 @@
 //! Emit stage, files: the kustomize tree as file contents, written atomically (staged
-//! beside the tree, then swapped in), pruned of generated files that are no longer
-//! generated, and never touching a file platgen did not write.
+//! beside the tree, then swapped in: `staging`), pruned of generated files that are no
+//! longer generated, and never touching a file platgen did not write.
+
+mod staging;
 
 use crate::emit;
 use crate::error::{Error, Result};
@@ -114,6 +116,14 @@ fn existing_files(dir: &Path) -> Result<Vec<PathBuf>> {
                 path: folder.clone(),
                 source,
             })?;
+            // A staging folder of a run going on inside the tree (a mount point's).
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(staging::PREFIX)
+            {
+                continue;
+            }
             let path = entry.path();
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(path);
@@ -160,9 +170,12 @@ pub fn check(out_dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Drift>
 }
 
 /// Writes the tree: unchanged files keep their inode and timestamps, hand-written files
-/// stay, stale generated files go, and the switch to the new tree is one rename.
+/// stay, stale generated files go, and the switch to the new tree is one step (see
+/// `staging`). What earlier runs killed midway left behind goes first.
 /// Returns the drift that was repaired (empty: nothing was touched).
 pub fn write(out_dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Drift> {
+    staging::remove_stale(staging::parent_of(out_dir));
+    staging::remove_stale(out_dir);
     let drift = check(out_dir, files)?;
     for path in existing_files(out_dir)? {
         if files.contains_key(&path) && !is_generated(&out_dir.join(&path)) {
@@ -172,30 +185,19 @@ pub fn write(out_dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Drift>
     if drift.is_empty() {
         return Ok(drift);
     }
-    let parent = out_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|source| Error::Write {
-        path: parent.to_owned(),
-        source,
-    })?;
-    let staging = tempfile::Builder::new()
-        .prefix(".platgen-staging-")
-        .tempdir_in(parent)
-        .map_err(|source| Error::Write {
-            path: parent.to_owned(),
-            source,
-        })?;
-    stage(out_dir, staging.path(), files)?;
-    swap(out_dir, staging)?;
+    staging::replace(out_dir, |staged| stage(out_dir, staged, files))?;
     Ok(drift)
 }
 
 /// Fills the staging folder: hand-written and unchanged files linked from the current
-/// tree, new and changed files written.
+/// tree, new and changed files written. Errors name the file of the tree, not its
+/// staged copy.
 fn stage(out_dir: &Path, staging: &Path, files: &BTreeMap<PathBuf, String>) -> Result<()> {
     let mut kept = std::collections::BTreeSet::new();
+    let err = |path: &Path| {
+        let path = out_dir.join(path);
+        move |source| Error::Write { path, source }
+    };
     for path in existing_files(out_dir)? {
         let current = out_dir.join(&path);
         let keep = match files.get(&path) {
@@ -203,59 +205,24 @@ fn stage(out_dir: &Path, staging: &Path, files: &BTreeMap<PathBuf, String>) -> R
             None => !is_generated(&current),
         };
         if keep {
-            let target = staged_path(staging, &path)?;
-            fs::hard_link(&current, &target)
+            let target = staging.join(&path);
+            create_parent(&target)
+                .and_then(|()| fs::hard_link(&current, &target))
                 .or_else(|_| fs::copy(&current, &target).map(|_| ()))
-                .map_err(|source| Error::Write {
-                    path: target,
-                    source,
-                })?;
+                .map_err(err(&path))?;
             kept.insert(path);
         }
     }
     for (path, content) in files.iter().filter(|(p, _)| !kept.contains(*p)) {
-        let target = staged_path(staging, path)?;
-        fs::write(&target, content).map_err(|source| Error::Write {
-            path: target,
-            source,
-        })?;
+        let target = staging.join(path);
+        create_parent(&target)
+            .and_then(|()| fs::write(&target, content))
+            .map_err(err(path))?;
     }
     Ok(())
 }
 
-/// `staging/<path>`, with its parent folders created.
-fn staged_path(staging: &Path, path: &Path) -> Result<PathBuf> {
-    let target = staging.join(path);
-    let parent = target.parent().expect("inside staging");
-    fs::create_dir_all(parent).map_err(|source| Error::Write {
-        path: parent.to_owned(),
-        source,
-    })?;
-    Ok(target)
-}
-
-/// Puts the staged tree in place of `out_dir`; on failure the old tree is restored.
-fn swap(out_dir: &Path, staging: tempfile::TempDir) -> Result<()> {
-    let staged = staging.keep();
-    let err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Write { path, source }
-    };
-    if !out_dir.exists() {
-        return fs::rename(&staged, out_dir).map_err(err(out_dir));
-    }
-    let old = staged.with_file_name(format!(
-        "{}.old",
-        staged.file_name().expect("named").to_string_lossy()
-    ));
-    fs::rename(out_dir, &old).map_err(err(out_dir))?;
-    if let Err(source) = fs::rename(&staged, out_dir) {
-        let _ = fs::rename(&old, out_dir);
-        let _ = fs::remove_dir_all(&staged);
-        return Err(Error::Write {
-            path: out_dir.to_owned(),
-            source,
-        });
-    }
-    fs::remove_dir_all(&old).map_err(err(&old))
+/// Creates the folders a staged file goes in.
+fn create_parent(target: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(target.parent().expect("inside staging"))
 }

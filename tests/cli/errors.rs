@@ -302,3 +302,214 @@ fn a_dashboard_without_its_template_is_located() {
         ],
     );
 }
+
+/// `file:line:col` of the first `needle` in a file of the project as it is now.
+fn located(project: &Scratch, file: &str, needle: &str) -> String {
+    let text = project.read(file);
+    let before = &text[..text.find(needle).expect("needle in the file")];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    format!("{file}:{line}:{col}")
+}
+
+#[test]
+fn every_problem_of_a_file_is_reported_in_one_run() {
+    // Three mistakes in one file took three runs to see; two missing fields showed one.
+    let project = Scratch::new();
+    let staging = "environments/staging.yaml";
+    project.edit(staging, "replicas: 2", "replcias: 2");
+    project.edit(
+        staging,
+        "limits: {cpu: 250m, memory: 512Mi}",
+        "limits: {cpu: 250m, memory: 512Mb}",
+    );
+    project.edit(staging, "pods: 100", "pods: -5");
+    let production = "environments/production.yaml";
+    let text = project.read(production);
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("namespace:") && !l.starts_with("host:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(without.lines().count() + 2, text.lines().count());
+    project.write(production, &without);
+    let run = project.run(&["validate"]).code(1);
+    for expected in [
+        located(&project, staging, "replcias"),
+        "unknown field `replcias`".into(),
+        "did you mean `replicas`?".into(),
+        located(&project, staging, "512Mb"),
+        "`512Mb` is not a Kubernetes quantity".into(),
+        located(&project, staging, "-5"),
+        "quota.pods: invalid value: integer `-5`".into(),
+        "expected: a whole number >= 0".into(),
+        "missing field `namespace`".into(),
+        "missing field `host`".into(),
+        "5 problem(s)".into(),
+    ] {
+        assert!(
+            run.stderr.contains(&expected),
+            "stderr lacks `{expected}`:\n{}",
+            run.stderr
+        );
+    }
+    assert!(!run.stderr.contains("u32"), "{}", run.stderr);
+    // build and write still say "error" with exit 2.
+    project
+        .run(&["build", "staging"])
+        .code(2)
+        .stderr_has("5 problem(s)");
+}
+
+#[test]
+fn a_byte_that_is_not_utf8_is_located_and_validate_exits_1() {
+    let project = Scratch::new();
+    let file = "environments/staging.yaml";
+    let at = located(&project, file, "info");
+    let text = project.read(file).replacen("info", "in\u{0}fo", 1);
+    let bytes: Vec<u8> = text
+        .bytes()
+        .map(|b| if b == 0 { 0xff } else { b })
+        .collect();
+    std::fs::write(project.path().join(file), bytes).expect("write");
+    let col: usize = at.rsplit(':').next().expect("col").parse().expect("number");
+    let at = format!("{}:{}", at.rsplit_once(':').expect("col").0, col + 2);
+    project
+        .run(&["validate"])
+        .code(1)
+        .stderr_has(&at)
+        .stderr_has("not UTF-8 text: byte(s) 0xff")
+        .stderr_has("expected: UTF-8 text");
+    project.run(&["build", "staging"]).code(2).stderr_has(&at);
+}
+
+#[test]
+fn an_unclosed_quote_is_located_where_it_opens() {
+    // libyaml reported the place ten lines further down where the runaway value ended.
+    let project = Scratch::new();
+    let file = "environments/staging.yaml";
+    project.edit(file, "APP_DEBUG: \"false\"", "APP_DEBUG: \"false");
+    let at = located(&project, file, "\"false");
+    project
+        .run(&["validate"])
+        .code(1)
+        .stderr_has(&format!("--> {at}\n"))
+        .stderr_has("this quoted value is not closed on its line")
+        .stderr_has("expected: a closing `\"`");
+}
+
+#[test]
+fn tabs_and_control_characters_are_located_with_words() {
+    let project = Scratch::new();
+    let file = "environments/staging.yaml";
+    project.edit(file, "  LOG_LEVEL: info", "\tLOG_LEVEL: info");
+    let at = located(&project, file, "\tLOG_LEVEL");
+    project
+        .run(&["validate"])
+        .code(1)
+        .stderr_has(&at)
+        .stderr_has("a tab character")
+        .stderr_has("expected: spaces");
+
+    let project = Scratch::new();
+    project.edit(file, "LOG_LEVEL: info", "LOG_LEVEL: in\u{7}fo");
+    let at = located(&project, file, "\u{7}");
+    project
+        .run(&["validate"])
+        .code(1)
+        .stderr_has(&at)
+        .stderr_has("the character U+0007 is not allowed in YAML")
+        .stderr_has("expected: printable characters");
+}
+
+#[test]
+fn an_environment_file_ending_in_yml_is_refused_with_the_reason() {
+    // It was silently ignored: an environment that looked defined was never built.
+    let project = Scratch::new();
+    let text = project.read("environments/staging.yaml");
+    project.write(
+        "environments/qa.yml",
+        &text.replacen("name: staging", "name: qa", 1),
+    );
+    project
+        .run(&["validate"])
+        .code(1)
+        .stderr_has("environments/qa.yml:1:1")
+        .stderr_has("descriptors end in `.yaml`")
+        .stderr_has("expected: `qa.yaml` (rename the file)");
+}
+
+#[test]
+fn an_alias_bomb_is_refused_at_its_alias() {
+    // 600 bytes of anchors rendered a 14 MB Application that validate passed.
+    let project = Scratch::new();
+    let file = "environments/platform.yaml";
+    let text = project.read(file);
+    let values = text.find("        values:\n").expect("a chart with values");
+    let mut bomb = String::from("          a0: &a0 [\"lolololololololololol\"]\n");
+    for i in 1..=8 {
+        let j = i - 1;
+        let items = vec![format!("*a{j}"); 9].join(",");
+        bomb.push_str(&format!("          a{i}: &a{i} [{items}]\n"));
+    }
+    assert!(bomb.len() < 700, "{}", bomb.len());
+    let at = values + "        values:\n".len();
+    project.write(file, &format!("{}{bomb}{}", &text[..at], &text[at..]));
+    let run = project.run(&["validate"]).code(1);
+    assert!(
+        run.stderr.contains("aliases repeat more than 65536 bytes"),
+        "{}",
+        run.stderr
+    );
+    let line = text[..at].matches('\n').count() + 5; // a4's line: the budget runs out there
+    assert!(
+        run.stderr.contains(&format!("{file}:{line}:")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn set_image_refuses_what_validate_rejects() {
+    // It wrote `latest` into production, which validate then refused.
+    let project = Scratch::new();
+    let file = "environments/production.yaml";
+    let before = project.read(file);
+    project
+        .run(&["set-image", "production", "auth-service=latest"])
+        .code(1)
+        .stderr_has("was undone: validation rejects it")
+        .stderr_has("has the tag `latest` outside development");
+    assert_eq!(project.read(file), before, "file changed by a refused edit");
+    project.run(&["validate"]).code(0);
+}
+
+#[test]
+fn validate_exits_1_for_every_kind_of_bad_descriptor() {
+    let file = "environments/staging.yaml";
+    for (from, to) in [
+        ("replicas: 2", "replicas: [2"),
+        ("replicas: 2", "replicas: two"),
+        ("replicas: 2", "replicas: 2\nreplicas: 3"),
+        ("name: staging", "name: Staging"),
+        ("replicas: 2", "replicas: 0"),
+        ("LOG_LEVEL: info", "LOG_LEVEL: \u{1b}"),
+    ] {
+        let project = Scratch::new();
+        project.edit(file, from, to);
+        let run = project.run(&["validate"]).code(1);
+        assert!(
+            run.stderr.contains(&format!("--> {file}:")),
+            "{to}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("= expected: "), "{to}: {}", run.stderr);
+        project.run(&["build", "staging"]).code(2);
+    }
+}

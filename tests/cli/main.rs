@@ -15,3 +15,4 @@ mod suite;
 mod support;
 mod tree;
 mod wiring;
+mod writes;

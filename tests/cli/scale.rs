@@ -11,7 +11,7 @@ const SERVICES: usize = 300;
 
 /// Appends synthetic services (each owning a database; some with Redis or a bucket)
 /// until the catalog lists `SERVICES`; returns the names added.
-fn grow_catalog(project: &Scratch) -> Vec<String> {
+pub(crate) fn grow_catalog(project: &Scratch) -> Vec<String> {
     let catalog = project.read("environments/platform.yaml");
     let shipped = catalog
         .split("\ndatabases:\n")

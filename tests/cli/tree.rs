@@ -260,7 +260,7 @@ fn bad_descriptors_leave_the_tree_untouched() {
     assert_eq!(snapshot(&project.path().join("k8s")), before);
 }
 
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(folder) = stack.pop() {

@@ -1,0 +1,290 @@
+//! Emit stage, files on disk: a new tree staged beside the old one, then swapped in.
+//!
+//! On Linux the swap is one `renameat2(RENAME_EXCHANGE)`: at every instant the output
+//! folder exists and is entirely old or entirely new. Elsewhere, or on a file system
+//! without that call, it is two renames, and for the microseconds between them the
+//! folder is absent. An output folder that cannot itself be renamed (a mount point:
+//! EBUSY, EXDEV) has its contents swapped instead, one top-level entry (`base`,
+//! `overlays`, `manifests`) at a time: each entry switches in one step, the set of them
+//! does not.
+//!
+//! Every staging folder `.platgen-staging-<id>` comes with a lock file
+//! `.platgen-staging-<id>.lock` naming its owner, which the owner keeps locked while it
+//! runs. A run removes what it staged whatever way it fails; what a killed run left, the
+//! next run removes, once it holds the lock itself: never the staging of a run still
+//! going, never a folder without platgen's lock file beside it.
+
+use crate::error::{Error, Result};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// How every staging folder and lock file is named (`.gitignore` lists it).
+pub const PREFIX: &str = ".platgen-staging-";
+const LOCK: &str = ".lock";
+/// First words of every lock file: with its name, what proves a staging folder platgen's.
+const OWNER: &str = "platgen staging folder";
+
+/// A staging folder this run owns, removed with its lock file when dropped (after the
+/// swap it holds the old tree).
+struct Staging {
+    dir: PathBuf,
+    lock_path: PathBuf,
+    /// Held for the whole run: a lock nobody holds marks a staging folder left behind.
+    lock: File,
+}
+
+impl Staging {
+    /// A new, locked staging folder in `parent` for the tree `out_dir`.
+    fn create(parent: &Path, out_dir: &Path) -> Result<Staging> {
+        let err = |source| Error::Write {
+            path: parent.to_owned(),
+            source,
+        };
+        let (lock, lock_path) = tempfile::Builder::new()
+            .prefix(PREFIX)
+            .suffix(LOCK)
+            .tempfile_in(parent)
+            .map_err(err)?
+            .keep()
+            .map_err(|e| err(e.error))?;
+        let name = lock_path.file_name().expect("named").to_string_lossy();
+        let dir = parent.join(name.strip_suffix(LOCK).expect("suffixed"));
+        // Locked before it names its owner: a lock file with an owner is locked or stale.
+        let locked = lock.try_lock().is_ok();
+        let staging = Staging {
+            dir,
+            lock_path,
+            lock,
+        };
+        if locked {
+            writeln!(
+                &staging.lock,
+                "{OWNER} {} of {}, process {}: removed by the next `platgen write` if left behind",
+                staging.dir.display(),
+                out_dir.display(),
+                std::process::id()
+            )
+            .map_err(err)?;
+        }
+        fs::create_dir(&staging.dir).map_err(err)?;
+        Ok(staging)
+    }
+
+    /// Where the old tree goes when it cannot be swapped out in one step.
+    fn old(&self) -> PathBuf {
+        old_path(&self.dir)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = remove_tree(&self.dir);
+        let _ = remove_tree(&self.old());
+        let _ = fs::remove_file(&self.lock_path);
+    }
+}
+
+fn old_path(dir: &Path) -> PathBuf {
+    let mut name = dir.file_name().expect("named").to_owned();
+    name.push(".old");
+    dir.with_file_name(name)
+}
+
+fn remove_tree(path: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Removes the staging folders in `dir` that runs which ended without cleaning up left:
+/// those whose lock file carries platgen's owner line and is no longer locked.
+pub fn remove_stale(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(stem) = name
+            .to_str()
+            .filter(|n| n.starts_with(PREFIX))
+            .and_then(|n| n.strip_suffix(LOCK))
+        else {
+            continue;
+        };
+        let Ok(mut lock) = File::open(entry.path()) else {
+            continue;
+        };
+        let mut owner = String::new();
+        if lock.try_lock().is_err()
+            || lock.read_to_string(&mut owner).is_err()
+            || !owner.starts_with(OWNER)
+        {
+            continue;
+        }
+        let staged = dir.join(stem);
+        if remove_tree(&staged).is_ok() && remove_tree(&old_path(&staged)).is_ok() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The folder `out_dir` sits in (`.` for a bare name).
+pub fn parent_of(out_dir: &Path) -> &Path {
+    out_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Puts the tree that `fill` stages (given the staging folder) in place of `out_dir`.
+/// Whatever fails, nothing staged remains and `out_dir` is the old tree.
+pub fn replace(out_dir: &Path, fill: impl Fn(&Path) -> Result<()>) -> Result<()> {
+    let parent = parent_of(out_dir);
+    fs::create_dir_all(parent).map_err(|source| Error::Write {
+        path: parent.to_owned(),
+        source,
+    })?;
+    let staging = Staging::create(parent, out_dir)?;
+    fill(&staging.dir)?;
+    match swap(&staging.dir, out_dir, &staging.old()) {
+        Ok(_) => Ok(()),
+        Err(e) if cannot_move(&e) => {
+            drop(staging);
+            let staging = Staging::create(out_dir, out_dir)?;
+            fill(&staging.dir)?;
+            swap_contents(&staging, out_dir)
+        }
+        Err(source) => Err(Error::Write {
+            path: out_dir.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// The error of renaming a folder that is a mount point (or on another file system).
+fn cannot_move(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ResourceBusy | io::ErrorKind::CrossesDevices
+    )
+}
+
+/// Swaps the contents of `out_dir` for those of the staging folder, entry by entry; on
+/// failure the entries already swapped are swapped back.
+fn swap_contents(staging: &Staging, out_dir: &Path) -> Result<()> {
+    let old = staging.old();
+    let err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write { path, source }
+    };
+    fs::create_dir(&old).map_err(err(out_dir))?;
+    let names = |dir: &Path| -> Result<Vec<_>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir).map_err(err(dir))? {
+            let name = entry.map_err(err(dir))?.file_name();
+            if !name.to_string_lossy().starts_with(PREFIX) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    };
+    let new = names(&staging.dir)?;
+    let gone = names(out_dir)?.into_iter().filter(|n| !new.contains(n));
+    let mut done = Vec::new();
+    for name in new.iter().chain(gone.collect::<Vec<_>>().iter()) {
+        let paths = (staging.dir.join(name), out_dir.join(name), old.join(name));
+        let swapped = if new.contains(name) {
+            swap(&paths.0, &paths.1, &paths.2)
+        } else {
+            fs::rename(&paths.1, &paths.2).map(|()| Swapped::Retired)
+        };
+        match swapped {
+            Ok(how) => done.push((how, paths)),
+            Err(source) => {
+                for (how, (new, dest, old)) in done.into_iter().rev() {
+                    let _ = unswap(how, &new, &dest, &old);
+                }
+                return Err(Error::Write {
+                    path: paths.1,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How [`swap`] put a new entry in place, so that it can be undone.
+#[derive(Debug, Clone, Copy)]
+enum Swapped {
+    /// In one step: the old entry is where the new one was.
+    Exchanged,
+    /// There was no old entry.
+    Moved,
+    /// In two renames: the old entry is at `old`.
+    Renamed,
+    /// An old entry with no new one, moved to `old`.
+    Retired,
+}
+
+/// Puts `new` in place of `dest`. The old `dest` ends up at `new` when the OS swaps
+/// them in one step, else at `old` (with a moment in between where `dest` is absent).
+fn swap(new: &Path, dest: &Path, old: &Path) -> io::Result<Swapped> {
+    if fs::symlink_metadata(dest).is_err() {
+        return fs::rename(new, dest).map(|()| Swapped::Moved);
+    }
+    if exchange(new, dest)? {
+        return Ok(Swapped::Exchanged);
+    }
+    fs::rename(dest, old)?;
+    if let Err(e) = fs::rename(new, dest) {
+        let _ = fs::rename(old, dest);
+        return Err(e);
+    }
+    Ok(Swapped::Renamed)
+}
+
+fn unswap(how: Swapped, new: &Path, dest: &Path, old: &Path) -> io::Result<()> {
+    match how {
+        Swapped::Exchanged => exchange(new, dest).map(|_| ()),
+        Swapped::Moved => fs::rename(dest, new),
+        Swapped::Renamed => fs::rename(dest, new).and_then(|()| fs::rename(old, dest)),
+        Swapped::Retired => fs::rename(old, dest),
+    }
+}
+
+/// Swaps two existing paths in one step; `Ok(false)` when the OS or file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both paths are NUL-terminated strings that outlive the call.
+    let status = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if status == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        // Not supported by this kernel or file system.
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<bool> {
+    Ok(false)
+}
