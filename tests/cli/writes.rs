@@ -92,11 +92,15 @@ fn killed_writes_leave_the_old_or_the_new_tree_and_the_next_run_cleans_up() {
         rng
     };
     let mut on_disk = 1;
-    let (mut kills, mut left_behind, mut completed, mut switched) = (0, 0, 0, 0);
+    let (mut runs, mut kills, mut left_behind, mut switched) = (0, 0, 0, 0);
+    // How long a write stages and swaps, once its staging folder appears: measured on
+    // the runs left to complete.
+    let mut window = Duration::from_millis(300);
     // Bounded in time: a write of the large catalog takes a second or more of CPU.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline && kills < 30 {
+    while Instant::now() < deadline && runs < 30 {
         set(1 - on_disk);
+        let stale = leftovers(project.path());
         let mut child = Command::new(BIN)
             .arg("--root")
             .arg(project.path())
@@ -107,31 +111,43 @@ fn killed_writes_leave_the_old_or_the_new_tree_and_the_next_run_cleans_up() {
             .spawn()
             .expect("platgen starts");
         let fraction = (next() % 1000) as f64 / 1000.0;
-        if kills % 2 == 0 {
-            // Blind: anywhere in the run, rendering included.
-            std::thread::sleep(span.mul_f64(fraction * 1.2));
-        } else {
-            // Aimed: while it stages and swaps, once its staging folder appears.
+        let staged = |child: &mut std::process::Child| {
             let waiting = Instant::now();
-            while leftovers(project.path()).is_empty()
+            while leftovers(project.path()).iter().all(|l| stale.contains(l))
                 && child.try_wait().expect("status").is_none()
                 && waiting.elapsed() < span * 3
             {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            std::thread::sleep(Duration::from_millis(300).mul_f64(fraction));
+            Instant::now()
+        };
+        runs += 1;
+        match runs % 3 {
+            // Blind: anywhere in the run, rendering included.
+            0 => std::thread::sleep(span.mul_f64(fraction * 1.2)),
+            // Aimed: while it stages and swaps.
+            1 => {
+                staged(&mut child);
+                std::thread::sleep(window.mul_f64(fraction * 1.2));
+            }
+            // Left to complete, its swap watched.
+            _ => {
+                let from = staged(&mut child);
+                let status = child.wait().expect("runs");
+                assert!(status.success(), "an uninterrupted write failed");
+                window = from.elapsed();
+            }
         }
-        child.kill().expect("SIGKILL");
-        let status = child.wait().expect("reaped");
-        kills += 1;
-        if status.success() {
-            completed += 1;
+        if child.try_wait().expect("status").is_none() {
+            child.kill().expect("SIGKILL");
+            kills += 1;
         }
+        child.wait().expect("reaped");
         let now = snapshot(&out);
         let before = on_disk;
         on_disk = match trees.iter().position(|t| *t == now) {
             Some(state) => state,
-            None => panic!("after kill {kills} (seed {seed}) the tree is neither old nor new"),
+            None => panic!("after run {runs} (seed {seed}) the tree is neither old nor new"),
         };
         switched += usize::from(on_disk != before);
         left_behind += usize::from(!leftovers(project.path()).is_empty());
@@ -144,11 +160,11 @@ fn killed_writes_leave_the_old_or_the_new_tree_and_the_next_run_cleans_up() {
     );
     let _ = writeln!(
         std::io::stderr(),
-        "{kills} kills (seed {seed}, span {span:?}): {switched} after the swap, {completed} \
-         completed, {left_behind} left staging behind; the output folder was looked at {seen} \
-         times"
+        "{runs} runs, {kills} killed (seed {seed}, span {span:?}, window {window:?}): \
+         {switched} switched the tree, {left_behind} left staging behind; the output folder \
+         was looked at {seen} times"
     );
-    assert!(kills >= 3 && seen > 1000, "{kills} kills, {seen} looks");
+    assert!(kills >= 2 && seen > 1000, "{kills} kills, {seen} looks");
     assert_eq!(
         missing, 0,
         "the output folder was missing {missing} of {seen} times"
