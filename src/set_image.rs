@@ -126,7 +126,8 @@ pub fn run(
 /// What `validate <env>` finds in the environment's objects.
 fn findings(platform: &Platform, env: &str) -> Result<Vec<Finding>> {
     let target = platform.target(env)?;
-    crate::check::validate(platform, &[target], &crate::check::Options::default())
+    let options = crate::check::Options::default();
+    Ok(crate::check::validate(platform, &[target], &options)?.findings)
 }
 
 /// The same finding before and after an edit (its descriptor position may move).

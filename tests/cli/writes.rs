@@ -3,7 +3,7 @@
 //! entirely new, and nothing of platgen's is left behind once a run succeeds.
 
 use crate::scale::grow_catalog;
-use crate::support::Scratch;
+use crate::support::{Scratch, skip};
 use crate::tree::snapshot;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,11 +14,6 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_platgen");
 const STAGING: &str = ".platgen-staging-";
-
-/// A skip notice on the process's stderr, so that it shows even when the test passes.
-fn skip(test: &str, why: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
-}
 
 /// Entries of `dir` named like platgen's staging folders and lock files.
 fn leftovers(dir: &Path) -> Vec<PathBuf> {
@@ -250,7 +245,7 @@ fn a_mount_point_gets_its_contents_swapped() {
     project.run(&["write"]).code(0);
     let out = project.path().join("k8s");
     if !is_root() {
-        return skip(test, "needs root to bind-mount the output folder");
+        return skip(test, "needs root to bind-mount the output folder", &[]);
     }
     let mounted = Command::new("mount")
         .arg("--bind")
@@ -260,7 +255,7 @@ fn a_mount_point_gets_its_contents_swapped() {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        return skip(test, "`mount --bind` is not permitted here");
+        return skip(test, "`mount --bind` is not permitted here", &[]);
     }
     let _mount = BindMount(out.clone());
     project.write("k8s/README.md", "hand-written\n");
@@ -285,7 +280,11 @@ fn a_swap_the_os_refuses_leaves_nothing_behind() {
     // the whole tree was staged, and the staged copy stayed.
     let test = "a_swap_the_os_refuses_leaves_nothing_behind";
     if !is_root() {
-        return skip(test, "needs root to own a tree another user then writes");
+        return skip(
+            test,
+            "needs root to own a tree another user then writes",
+            &[],
+        );
     }
     let project = Scratch::new();
     let shared = project.path().join("shared");
@@ -311,14 +310,12 @@ fn a_swap_the_os_refuses_leaves_nothing_behind() {
         .env("NO_COLOR", "1")
         .output();
     let Ok(run) = run else {
-        return skip(test, "setpriv is not available");
+        return skip(test, "setpriv is not available", &[]);
     };
     let stderr = String::from_utf8_lossy(&run.stderr);
     if stderr.starts_with("setpriv:") {
-        return skip(
-            test,
-            &format!("cannot run the binary as user 65534: {stderr}"),
-        );
+        let why = format!("cannot run the binary as user 65534: {stderr}");
+        return skip(test, &why, &[]);
     }
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(
@@ -351,6 +348,6 @@ fn staging_names_are_ignored_by_git() {
             names.len(),
             "not every staging name is in .gitignore"
         ),
-        Err(_) => skip("staging_names_are_ignored_by_git", "git not found"),
+        Err(_) => skip("staging_names_are_ignored_by_git", "git not found", &[]),
     }
 }
