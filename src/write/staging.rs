@@ -51,7 +51,8 @@ impl Staging {
         let name = lock_path.file_name().expect("named").to_string_lossy();
         let dir = parent.join(name.strip_suffix(LOCK).expect("suffixed"));
         // Locked before it names its owner: a lock file with an owner is locked or stale.
-        let locked = lock.try_lock().is_ok();
+        // (Blocking: another run's `remove_stale` may hold it for the instant it reads.)
+        let locked = lock.lock().is_ok();
         let staging = Staging {
             dir,
             lock_path,
