@@ -223,11 +223,15 @@ pub struct Exporter {
     pub resources: Resources,
 }
 
-/// Image and bucket of the database backup CronJobs.
+/// Where the database backups go and who takes them.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BackupImage {
+    /// The MinIO bucket; an environment's dumps and binary logs live under `<environment>/`.
     pub bucket: Name,
+    /// The MySQL user of the dumps and of binary-log shipping: created at database
+    /// initialisation with read-only grants, its password the secret's `backup-password`.
+    pub user: Name,
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -404,7 +408,30 @@ pub struct Storage {
 pub struct Backup {
     /// Cron schedule of the daily MySQL dump.
     pub schedule: String,
+    /// Dumps and binary logs older than this are deleted from MinIO.
     pub retention_days: u32,
+    /// Cron schedule of the restore test: the latest dump of every database restored
+    /// into a scratch MySQL and checked (monthly, as the seed asks).
+    pub restore_test: String,
+    /// Point-in-time recovery: binary logs on, shipped to MinIO.
+    #[serde(default)]
+    pub point_in_time: Option<PointInTime>,
+}
+
+/// Binary logging and its shipping to MinIO.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PointInTime {
+    /// Recovery point objective: at most this many minutes of writes are lost with the
+    /// database's volume. Binary logs are rotated and shipped this often (divides 60).
+    pub rpo_minutes: u32,
+    /// How long the server keeps its binary logs (shipped or not) before purging them.
+    #[serde(default = "seven")]
+    pub keep_on_server_days: u32,
+}
+
+fn seven() -> u32 {
+    7
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]

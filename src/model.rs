@@ -782,6 +782,31 @@ fn check_environment(
             None,
         );
     }
+    if let Some(pitr) = env
+        .storage
+        .backup
+        .as_ref()
+        .and_then(|b| b.point_in_time.as_ref())
+    {
+        let at = root.key("storage").key("backup").key("pointInTime");
+        // `*/N` in a cron minute field runs evenly only when N divides 60.
+        if pitr.rpo_minutes == 0 || 60 % pitr.rpo_minutes != 0 {
+            c.report(
+                &at.key("rpoMinutes"),
+                format!("RPO of {} minutes", pitr.rpo_minutes),
+                "a divisor of 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)",
+                None,
+            );
+        }
+        if pitr.keep_on_server_days == 0 {
+            c.report(
+                &at.key("keepOnServerDays"),
+                "binary logs kept 0 days".into(),
+                "at least 1 day",
+                None,
+            );
+        }
+    }
     let quota = root.key("quota");
     c.at_most(
         &quota.key("requests"),

@@ -39,7 +39,7 @@ pub fn environment<'p>(project: &'p Project, name: &str) -> Result<&'p Environme
 /// One Secret per secret the environment's pods read, in its namespace, every key set to
 /// [`PLACEHOLDER`].
 pub fn objects(project: &Project, env: &EnvironmentFile) -> Vec<Object> {
-    secrets(&project.catalog)
+    secrets(&project.catalog, env)
         .into_iter()
         .map(|(name, keys)| {
             let data: Map<String, Value> = keys
@@ -62,6 +62,9 @@ pub fn render(project: &Project, env: &EnvironmentFile) -> String {
     format!(
         "# Secrets of environment `{}` (namespace {}) for a cluster without Vault.\n\
          # Replace every {PLACEHOLDER}, then `kubectl apply -f` this file; never commit it.\n\
+         # Any printable ASCII character may be used, except in the `*-mysql-secret` keys\n\
+         # `root-password` and `password`: the MySQL image's entrypoint puts those in SQL\n\
+         # and in an option file unescaped, so they must not contain ' \" or \\ (SECURITY.md).\n\
          ---\n{}",
         env.name,
         env.namespace,

@@ -228,6 +228,9 @@ struct ExternalSecretContext<'a> {
     refresh_interval: &'a str,
     store: &'a str,
     data: &'a [SecretKey],
+    /// Keys of the Secret built from the data with ESO's template engine (the data keys
+    /// themselves are then not in the Secret).
+    template: Option<&'a BTreeMap<String, String>>,
 }
 
 /// An ExternalSecret of a component: the Secret `name` in `namespace`, read through the
@@ -240,6 +243,21 @@ pub fn external_secret(
     labels: &BTreeMap<String, String>,
     data: &[SecretKey],
 ) -> Result<Vec<Object>> {
+    templated_external_secret(catalog, templates, name, namespace, labels, data, None)
+}
+
+/// [`external_secret`] whose Secret holds `template`'s keys, each an ESO template (Go
+/// text/template with Sprig) over the data keys: a value derived from Vault's, such as a
+/// URL with a password escaped for it, without the raw value reaching the pod.
+pub fn templated_external_secret(
+    catalog: &Catalog,
+    templates: &Templates,
+    name: &str,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+    data: &[SecretKey],
+    template: Option<&BTreeMap<String, String>>,
+) -> Result<Vec<Object>> {
     templates.objects(
         "components/external-secret.yaml.j2",
         &ExternalSecretContext {
@@ -249,6 +267,7 @@ pub fn external_secret(
             refresh_interval: &catalog.security.refresh_interval,
             store: catalog.security.secret_store.as_str(),
             data,
+            template,
         },
     )
 }

@@ -37,7 +37,7 @@ use super::messaging::CLUSTER_LABEL;
 use super::{
     MONITORING, PodSecurityLabels, SecretKey, component_labels, dns_egress, environment_namespaces,
     external_secret, fingerprint, in_namespace, local_pods, metadata, namespace, selector, tcp,
-    udp, vault_key, workload_labels,
+    templated_external_secret, udp, vault_key, workload_labels,
 };
 use crate::descriptor::{Catalog, Resources};
 use crate::error::{Error, Result};
@@ -135,6 +135,9 @@ pub struct Alerts {
     /// Messages ready in one queue.
     pub queue_backlog: Threshold,
     pub api_latency: Latency,
+    /// A backup CronJob (dump, binary-log shipping, restore test) whose last run did
+    /// not succeed, or whose run is overdue, for this long.
+    pub backups: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -597,6 +600,8 @@ struct AlertingContext<'a> {
     environments: String,
     platform: String,
     messaging: &'a str,
+    /// The backup CronJobs' names, for PromQL `=~` matchers.
+    backup_jobs: String,
 }
 
 #[derive(Serialize)]
@@ -649,6 +654,7 @@ fn alerting(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
             environments: alternatives(&environments),
             platform: alternatives(&platform),
             messaging: catalog.rabbitmq.namespace.as_str(),
+            backup_jobs: crate::objects::backup::cron_job_pattern(),
         },
     )?;
     objects.extend(templates.objects(
@@ -1058,8 +1064,8 @@ fn jaeger(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
 #[derive(Serialize)]
 struct RelayOutput {
     namespace: String,
-    password_env: String,
-    host: String,
+    /// The variable holding the environment's Redis URL (password escaped in it).
+    url_env: String,
 }
 
 #[derive(Serialize)]
@@ -1074,11 +1080,18 @@ struct LoggingContext<'a> {
     drop_after: &'a str,
 }
 
-/// `REDIS_PASSWORD_<ENVIRONMENT>`: the relay's variable holding an environment's password.
-fn password_env(environment: &str) -> String {
+/// `REDIS_URL_<ENVIRONMENT>`: the relay's variable holding an environment's Redis URL.
+fn url_env(environment: &str) -> String {
+    format!("REDIS_URL_{}", environment.to_uppercase().replace('-', "_"))
+}
+
+/// The ESO template of an environment's Redis URL. Benthos substitutes `${VAR}` into
+/// its YAML before parsing it, and the URL's user part ends at `@`, `/`, `?` or `#`: the
+/// password is percent-encoded (`urlquery`, then `%20` for the space it writes as `+`,
+/// which a URL's user part would keep as a plus), so that any password survives both.
+fn redis_url_template(password_key: &str, host: &str) -> String {
     format!(
-        "REDIS_PASSWORD_{}",
-        environment.to_uppercase().replace('-', "_")
+        "redis://:{{{{ index . \"{password_key}\" | urlquery | replace \"+\" \"%20\" }}}}@{host}"
     )
 }
 
@@ -1100,12 +1113,7 @@ fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
             .iter()
             .map(|env| RelayOutput {
                 namespace: env.namespace.to_string(),
-                password_env: password_env(env.name.as_str()),
-                host: format!(
-                    "{REDIS}.{}.svc.cluster.local:{}",
-                    env.namespace,
-                    catalog.redis.port.get()
-                ),
+                url_env: url_env(env.name.as_str()),
             })
             .collect(),
         stream: &settings.stream,
@@ -1164,7 +1172,7 @@ fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
                 .iter()
                 .map(|env| {
                     pod::secret_env(
-                        &password_env(env.name.as_str()),
+                        &url_env(env.name.as_str()),
                         FLUENT_BIT_REDIS,
                         env.name.as_str(),
                     )
@@ -1193,7 +1201,7 @@ fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
     let mut daemon_set_meta = metadata(FLUENT_BIT, Some(ns), &l);
     daemon_set_meta.annotations = Some(pod::exceptions(&[
         pod::TAG_PINNED,
-        // The relay reads the Redis passwords through its configuration's `${VAR}`s.
+        // The relay reads the Redis URLs through its configuration's `${VAR}`s.
         pod::SECRET_IN_ENV,
         LOG_READER_ROOT,
         LOG_READER_UID,
@@ -1262,7 +1270,23 @@ fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
         }),
         object(&daemon_set),
     ];
-    objects.extend(external_secret(
+    // Each environment's password (`<env>-password`) becomes its URL (`<env>`).
+    let urls: BTreeMap<String, String> = project
+        .environments
+        .iter()
+        .map(|env| {
+            let host = format!(
+                "{REDIS}.{}.svc.cluster.local:{}",
+                env.namespace,
+                catalog.redis.port.get()
+            );
+            (
+                env.name.to_string(),
+                redis_url_template(&format!("{}-password", env.name), &host),
+            )
+        })
+        .collect();
+    objects.extend(templated_external_secret(
         catalog,
         templates,
         FLUENT_BIT_REDIS,
@@ -1272,7 +1296,7 @@ fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
             .environments
             .iter()
             .map(|env| SecretKey {
-                secret_key: env.name.to_string(),
+                secret_key: format!("{}-password", env.name),
                 remote_key: format!(
                     "{}/{}/{REDIS_SECRET}",
                     catalog.security.vault_prefix, env.name
@@ -1280,6 +1304,7 @@ fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
                 property: "password".into(),
             })
             .collect::<Vec<_>>(),
+        Some(&urls),
     )?);
     Ok(objects)
 }

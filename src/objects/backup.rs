@@ -1,29 +1,89 @@
-//! Objects stage: the daily MySQL backups of an environment, one CronJob per database:
-//! `mysqldump` into a scratch volume, then upload to MinIO and expire old dumps.
+//! Objects stage: the MySQL backups of an environment. One CronJob per database dumps it
+//! (verified before upload) and uploads the dump to MinIO; one CronJob restores the
+//! latest dump of every database into a scratch server and checks it (the restore
+//! test); where point-in-time recovery is on, one CronJob ships the binary logs.
+//!
+//! Every backup pod signs in to MySQL as the backup user (read-only grants) and to
+//! MinIO as the backups user (its environment's folder of the bucket only); both
+//! passwords are read from mounted secrets, never put in argv.
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, Volume, VolumeMount};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use super::data::{MINIO, MYSQL_SECRETS};
 use super::network::BACKUP_APP;
 use super::pod;
-use super::workloads::MINIO_SECRET;
+use super::workloads::minio_user_secret;
 use crate::descriptor::{Backup, Catalog, EnvironmentFile};
 use crate::error::Result;
 use crate::model::DatabaseView;
 use crate::object::{Object, labels, object};
 use crate::template::Templates;
 
+/// Suffix of the per-database dump CronJobs (`<prefix>-mysql-backup`).
+pub const DUMP_SUFFIX: &str = "-mysql-backup";
+/// The CronJob shipping binary logs.
+pub const BINLOG_SHIPPING: &str = "mysql-binlog-shipping";
+/// The CronJob of the restore test.
+pub const RESTORE_TEST: &str = "mysql-restore-test";
+/// The scratch volume of every backup pod.
+const SCRATCH: &str = "/backup";
+/// Where the backups user's MinIO keys are mounted.
+const MINIO_SECRETS: &str = "/run/secrets/minio";
+
+/// The backup CronJobs' names as a PromQL regular expression (the alert on them).
+pub fn cron_job_pattern() -> String {
+    format!(".+{DUMP_SUFFIX}|{BINLOG_SHIPPING}|{RESTORE_TEST}")
+}
+
+/// What the scripts of one environment's backups share.
+struct Setting<'a> {
+    catalog: &'a Catalog,
+    env: &'a EnvironmentFile,
+    backup: &'a Backup,
+    templates: &'a Templates,
+    labels: BTreeMap<String, String>,
+}
+
 #[derive(Serialize)]
-struct BackupContext<'a> {
-    host: String,
-    database: &'a str,
+struct LoginContext {
+    minio_secrets: &'static str,
     endpoint: String,
+}
+
+#[derive(Serialize)]
+struct ClientContext<'a> {
+    scratch: &'static str,
+    secrets: String,
+    user: &'a str,
+}
+
+/// One database as the scripts see it.
+#[derive(Serialize)]
+struct DatabaseContext<'a> {
+    database: &'a str,
+    host: String,
+    collation: &'a str,
+    /// The client-options snippet signing in as the backup user.
+    client: String,
+}
+
+#[derive(Serialize)]
+struct ScriptContext<'a> {
+    scratch: &'static str,
+    login: String,
     bucket: &'a str,
     environment: &'a str,
     retention_days: u32,
-    secrets: &'a str,
+    databases: Vec<DatabaseContext<'a>>,
+    /// The dump's database (single-database scripts).
+    database: &'a str,
+    host: String,
+    client: String,
+    /// Record the binary-log position in the dump (`--source-data=2`).
+    source_data: bool,
 }
 
 pub fn cron_jobs(
@@ -34,99 +94,270 @@ pub fn cron_jobs(
     let Some(backup) = &env.storage.backup else {
         return Ok(Vec::new());
     };
-    let mut objects = catalog
-        .databases()
-        .map(|db| cron_job(catalog, env, backup, templates, &db))
-        .collect::<Result<Vec<_>>>()?;
-    // The backup pods exist only where backups run, and so does their policy.
-    objects.extend(super::network::backup_policies(catalog));
-    Ok(objects)
-}
-
-fn cron_job(
-    catalog: &Catalog,
-    env: &EnvironmentFile,
-    backup: &Backup,
-    templates: &Templates,
-    db: &DatabaseView,
-) -> Result<Object> {
-    let context = BackupContext {
-        host: db.deployment(),
-        database: &db.database.name,
-        endpoint: format!("http://{MINIO}:{}", catalog.minio.api_port.get()),
-        bucket: catalog.mysql.backup.bucket.as_str(),
-        environment: env.name.as_str(),
-        retention_days: backup.retention_days,
-        secrets: MYSQL_SECRETS,
-    };
-    let dump_script = templates.text("backup/mysql-dump.sh.j2", &context)?;
-    let upload_script = templates.text("backup/upload.sh.j2", &context)?;
-    let mysql = &catalog.mysql;
-    let minio = &catalog.minio;
-    let dump = Container {
-        command: Some(vec!["/bin/sh".into(), "-c".into(), dump_script]),
-        resources: Some(pod::resources(&mysql.resources)),
-        volume_mounts: Some(vec![
-            pod::mount("backup", "/backup", false),
-            pod::mount("credentials", MYSQL_SECRETS, true),
-        ]),
-        ..pod::container("dump", &mysql.image, mysql.run_as_user)
-    };
-    let upload = Container {
-        command: Some(vec!["/bin/sh".into(), "-c".into(), upload_script]),
-        env: Some(vec![
-            pod::secret_env("MINIO_ROOT_USER", MINIO_SECRET, "root-user"),
-            pod::secret_env("MINIO_ROOT_PASSWORD", MINIO_SECRET, "root-password"),
-            pod::env("MC_CONFIG_DIR", "/tmp/.mc"),
-        ]),
-        resources: Some(pod::resources(&minio.resources)),
-        volume_mounts: Some(vec![
-            pod::mount("backup", "/backup", true),
-            pod::mount("tmp", "/tmp", false),
-        ]),
-        ..pod::container("upload", &minio.client_image, minio.run_as_user)
-    };
     let mut l = labels([
         ("app", BACKUP_APP),
         ("app.kubernetes.io/part-of", catalog.platform.name.as_str()),
         ("component", "backup"),
     ]);
     l.extend(catalog.platform.labels.clone());
-    let name = format!("{}-mysql-backup", db.prefix());
-    let mut metadata = crate::object::meta(name, &l);
-    metadata.annotations = Some(pod::exceptions(&[pod::TAG_PINNED, pod::SECRET_IN_ENV]));
-    Ok(object(&CronJob {
-        metadata,
-        spec: Some(CronJobSpec {
-            schedule: backup.schedule.clone(),
-            concurrency_policy: Some("Forbid".into()),
-            successful_jobs_history_limit: Some(3),
-            failed_jobs_history_limit: Some(3),
-            job_template: JobTemplateSpec {
-                spec: Some(JobSpec {
-                    backoff_limit: Some(2),
-                    template: pod::template(
-                        &l,
-                        PodSpec {
-                            restart_policy: Some("OnFailure".into()),
-                            init_containers: Some(vec![dump]),
-                            ..pod::spec(
-                                mysql.run_as_user,
-                                vec![upload],
-                                vec![
-                                    pod::empty_dir("backup"),
-                                    pod::empty_dir("tmp"),
-                                    pod::secret_volume("credentials", &db.secret()),
-                                ],
-                            )
-                        },
-                    ),
-                    ..Default::default()
-                }),
-                ..Default::default()
+    let setting = Setting {
+        catalog,
+        env,
+        backup,
+        templates,
+        labels: l,
+    };
+    let mut objects = catalog
+        .databases()
+        .map(|db| setting.dump(&db))
+        .collect::<Result<Vec<_>>>()?;
+    objects.push(setting.restore_test()?);
+    if backup.point_in_time.is_some() {
+        objects.push(setting.binlog_shipping()?);
+    }
+    // The backup pods exist only where backups run, and so does their policy.
+    objects.extend(super::network::backup_policies(catalog));
+    Ok(objects)
+}
+
+/// `/run/secrets/mysql/<prefix>`: where a multi-database pod mounts one database's
+/// backup password.
+fn secrets_of(db: &DatabaseView) -> String {
+    format!("{MYSQL_SECRETS}/{}", db.prefix())
+}
+
+impl Setting<'_> {
+    fn script(&self, name: &str, context: &impl Serialize) -> Result<String> {
+        self.templates
+            .text(&format!("backup/{name}.sh.j2"), context)
+    }
+
+    fn login(&self) -> Result<String> {
+        self.script(
+            "minio-login",
+            &LoginContext {
+                minio_secrets: MINIO_SECRETS,
+                endpoint: format!("http://{MINIO}:{}", self.catalog.minio.api_port.get()),
             },
+        )
+    }
+
+    fn client(&self, secrets: String) -> Result<String> {
+        self.script(
+            "mysql-client",
+            &ClientContext {
+                scratch: SCRATCH,
+                secrets,
+                user: self.catalog.mysql.backup.user.as_str(),
+            },
+        )
+    }
+
+    fn context<'a>(
+        &'a self,
+        databases: Vec<DatabaseContext<'a>>,
+        single: Option<(&'a DatabaseView<'a>, String)>,
+    ) -> Result<ScriptContext<'a>> {
+        let (database, host, client) = match single {
+            Some((db, client)) => (db.database.name.as_str(), db.deployment(), client),
+            None => ("", String::new(), String::new()),
+        };
+        Ok(ScriptContext {
+            scratch: SCRATCH,
+            login: self.login()?,
+            bucket: self.catalog.mysql.backup.bucket.as_str(),
+            environment: self.env.name.as_str(),
+            retention_days: self.backup.retention_days,
+            databases,
+            database,
+            host,
+            client,
+            source_data: self.backup.point_in_time.is_some(),
+        })
+    }
+
+    /// Every database of the catalog, each signing in with its own secret.
+    fn databases(&self) -> Result<Vec<DatabaseContext<'_>>> {
+        self.catalog
+            .databases()
+            .map(|db| {
+                Ok(DatabaseContext {
+                    database: db.database.name.as_str(),
+                    host: db.deployment(),
+                    collation: db.database.collation.as_str(),
+                    client: self.client(secrets_of(&db))?,
+                })
+            })
+            .collect()
+    }
+
+    /// A container of the MySQL image (client tools and server) for backup work.
+    fn mysql_container(&self, name: &str, script: String, secrets: Vec<VolumeMount>) -> Container {
+        let mysql = &self.catalog.mysql;
+        let mut mounts = vec![
+            pod::mount("backup", SCRATCH, false),
+            pod::mount("tmp", "/tmp", false),
+        ];
+        mounts.extend(secrets);
+        Container {
+            command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+            resources: Some(pod::resources(&mysql.resources)),
+            volume_mounts: Some(mounts),
+            ..pod::container(name, &mysql.image, mysql.run_as_user)
+        }
+    }
+
+    /// A container of the MinIO client signed in as the backups user.
+    fn mc_container(&self, name: &str, script: String) -> Container {
+        let minio = &self.catalog.minio;
+        Container {
+            command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+            env: Some(vec![pod::env("MC_CONFIG_DIR", "/tmp/.mc")]),
+            resources: Some(pod::resources(&minio.resources)),
+            volume_mounts: Some(vec![
+                pod::mount("backup", SCRATCH, false),
+                pod::mount("tmp", "/tmp", false),
+                pod::mount("minio", MINIO_SECRETS, true),
+            ]),
+            ..pod::container(name, &minio.client_image, minio.run_as_user)
+        }
+    }
+
+    /// The volumes of a backup pod: scratch space, the backups user's MinIO keys, and
+    /// the given MySQL secrets.
+    fn volumes(&self, mysql_secrets: Vec<Volume>) -> Vec<Volume> {
+        let mut volumes = vec![
+            pod::empty_dir("backup"),
+            pod::empty_dir("tmp"),
+            pod::secret_volume("minio", &minio_user_secret(BACKUP_APP)),
+        ];
+        volumes.extend(mysql_secrets);
+        volumes
+    }
+
+    /// The backup password of one database only: the pod never sees its root password.
+    fn backup_password(volume: &str, db: &DatabaseView) -> Volume {
+        pod::secret_items_volume(volume, &db.secret(), &["backup-password"])
+    }
+
+    /// The multi-database pods' MySQL secrets: one volume and mount per database.
+    fn every_backup_password(&self) -> (Vec<Volume>, Vec<VolumeMount>) {
+        self.catalog
+            .databases()
+            .map(|db| {
+                let volume = format!("credentials-{}", db.prefix());
+                (
+                    Self::backup_password(&volume, &db),
+                    pod::mount(&volume, &secrets_of(&db), true),
+                )
+            })
+            .unzip()
+    }
+
+    /// A CronJob whose pod runs `steps` in order (init containers) and then `last`.
+    fn cron_job(
+        &self,
+        name: String,
+        schedule: &str,
+        mut steps: Vec<Container>,
+        volumes: Vec<Volume>,
+    ) -> Object {
+        let last = steps.pop().expect("a backup pod has a container");
+        let mut metadata = crate::object::meta(name, &self.labels);
+        metadata.annotations = Some(pod::exceptions(&[pod::TAG_PINNED]));
+        let uid = self.catalog.mysql.run_as_user;
+        object(&CronJob {
+            metadata,
+            spec: Some(CronJobSpec {
+                schedule: schedule.to_owned(),
+                concurrency_policy: Some("Forbid".into()),
+                successful_jobs_history_limit: Some(3),
+                failed_jobs_history_limit: Some(3),
+                job_template: JobTemplateSpec {
+                    spec: Some(JobSpec {
+                        backoff_limit: Some(2),
+                        template: pod::template(
+                            &self.labels,
+                            PodSpec {
+                                // A failed step fails the pod and the Job shows it; the Job
+                                // retries with a new pod (backoffLimit).
+                                restart_policy: Some("Never".into()),
+                                init_containers: (!steps.is_empty()).then_some(steps),
+                                ..pod::spec(uid, vec![last], volumes)
+                            },
+                        ),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
             ..Default::default()
-        }),
-        ..Default::default()
-    }))
+        })
+    }
+
+    /// The daily dump of one database: dumped and verified, then uploaded, then the
+    /// dumps past the retention deleted.
+    fn dump(&self, db: &DatabaseView) -> Result<Object> {
+        let client = self.client(MYSQL_SECRETS.to_owned())?;
+        let context = self.context(Vec::new(), Some((db, client)))?;
+        let dump = self.mysql_container(
+            "dump",
+            self.script("mysql-dump", &context)?,
+            vec![pod::mount("credentials", MYSQL_SECRETS, true)],
+        );
+        let upload = self.mc_container("upload", self.script("upload", &context)?);
+        Ok(self.cron_job(
+            format!("{}{DUMP_SUFFIX}", db.prefix()),
+            &self.backup.schedule,
+            vec![dump, upload],
+            self.volumes(vec![Self::backup_password("credentials", db)]),
+        ))
+    }
+
+    /// The restore test: the latest dump of every database restored into a scratch
+    /// server in the pod and checked.
+    fn restore_test(&self) -> Result<Object> {
+        let context = self.context(self.databases()?, None)?;
+        let fetch = self.mc_container("fetch", self.script("restore-fetch", &context)?);
+        let restore = self.mysql_container(
+            "restore",
+            self.script("restore-test", &context)?,
+            Vec::new(),
+        );
+        Ok(self.cron_job(
+            RESTORE_TEST.to_owned(),
+            &self.backup.restore_test,
+            vec![fetch, restore],
+            self.volumes(Vec::new()),
+        ))
+    }
+
+    /// Binary-log shipping, every `rpoMinutes`: rotate and list (MySQL), find what MinIO
+    /// lacks (mc), copy it from the servers (MySQL), upload it (mc).
+    fn binlog_shipping(&self) -> Result<Object> {
+        let rpo = self
+            .backup
+            .point_in_time
+            .as_ref()
+            .map_or(60, |p| p.rpo_minutes);
+        let context = self.context(self.databases()?, None)?;
+        let (volumes, mounts) = self.every_backup_password();
+        let steps = vec![
+            self.mysql_container(
+                "rotate",
+                self.script("binlog-rotate", &context)?,
+                mounts.clone(),
+            ),
+            self.mc_container("check", self.script("binlog-check", &context)?),
+            self.mysql_container("fetch", self.script("binlog-fetch", &context)?, mounts),
+            self.mc_container("upload", self.script("binlog-upload", &context)?),
+        ];
+        Ok(self.cron_job(
+            BINLOG_SHIPPING.to_owned(),
+            &format!("*/{rpo} * * * *"),
+            steps,
+            self.volumes(volumes),
+        ))
+    }
 }

@@ -2,9 +2,8 @@
 //! MinIO and its bucket setup, the RabbitMQ alias) and the namespace's shared config.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, EnvVar, Namespace, PodSpec, Service, ServicePort, ServiceSpec, Volume,
+    ConfigMap, Container, Namespace, Service, ServicePort, ServiceSpec, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
@@ -14,7 +13,7 @@ use super::pod;
 use super::workloads::{
     GLOBAL_CONFIG, MINIO_SECRET, REDIS_SECRET, container_port, selector, service_port,
 };
-use crate::descriptor::{BucketPolicy, Catalog};
+use crate::descriptor::{Catalog, PointInTime};
 use crate::error::Result;
 use crate::model::DatabaseView;
 use crate::object::{Object, labels, meta, object};
@@ -29,7 +28,11 @@ pub const MYSQL_DATA: &str = "mysql-storage";
 pub const REDIS_DATA: &str = "redis-data";
 pub const MINIO_DATA: &str = "minio-data";
 
-fn data_labels(catalog: &Catalog, app: &str, component: &str) -> BTreeMap<String, String> {
+pub(super) fn data_labels(
+    catalog: &Catalog,
+    app: &str,
+    component: &str,
+) -> BTreeMap<String, String> {
     let mut l = labels([
         ("app", app),
         ("app.kubernetes.io/name", app),
@@ -72,6 +75,7 @@ struct InitContext<'a> {
     charset: &'a str,
     collation: &'a str,
     exporter_user: &'a str,
+    backup_user: &'a str,
     secrets: &'a str,
 }
 
@@ -85,6 +89,7 @@ pub fn mysql_init(catalog: &Catalog, templates: &Templates, db: &DatabaseView) -
         charset: &db.database.charset,
         collation: &db.database.collation,
         exporter_user: catalog.mysql.exporter.user.as_str(),
+        backup_user: catalog.mysql.backup.user.as_str(),
         secrets: MYSQL_SECRETS,
     };
     // The entrypoint runs these in name order, once, on an empty data directory.
@@ -97,6 +102,10 @@ pub fn mysql_init(catalog: &Catalog, templates: &Templates, db: &DatabaseView) -
             "02-exporter-user.sh".to_owned(),
             templates.text("mysql/exporter-user.sh.j2", &context)?,
         ),
+        (
+            "03-backup-user.sh".to_owned(),
+            templates.text("mysql/backup-user.sh.j2", &context)?,
+        ),
     ]);
     let l = data_labels(catalog, &db.deployment(), "database");
     Ok(object(&ConfigMap {
@@ -106,14 +115,41 @@ pub fn mysql_init(catalog: &Catalog, templates: &Templates, db: &DatabaseView) -
     }))
 }
 
+/// Binary log files of a MySQL server: `binlog.000001`, ... in its data directory.
+pub const BINLOG_BASENAME: &str = "binlog";
+
+/// The server options of one database's MySQL: the catalog's, then its character set
+/// and collation (the entrypoint creates the database with the server's defaults, so
+/// these decide them), then binary logging: off, or on and kept `keep_days` days.
+pub fn mysql_args(
+    catalog: &Catalog,
+    db: &DatabaseView,
+    binlog: Option<&PointInTime>,
+) -> Vec<String> {
+    let mut args = catalog.mysql.args.clone();
+    args.push(format!("--character-set-server={}", db.database.charset));
+    args.push(format!("--collation-server={}", db.database.collation));
+    match binlog {
+        None => args.push("--skip-log-bin".into()),
+        Some(pitr) => {
+            args.push(format!("--log-bin={BINLOG_BASENAME}"));
+            args.push(format!(
+                "--binlog-expire-logs-seconds={}",
+                u64::from(pitr.keep_on_server_days) * 86_400
+            ));
+        }
+    }
+    args
+}
+
 /// Deployment and Service of one MySQL database; data on emptyDir until an overlay
-/// switches it to its PVC.
+/// switches it to its PVC, binary logs off until an overlay turns them on.
 pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
     let m = &catalog.mysql;
     let name = db.deployment();
     let l = data_labels(catalog, &name, "database");
     let container = Container {
-        args: Some(m.args.clone()),
+        args: Some(mysql_args(catalog, db, None)),
         env: Some(vec![
             pod::env(
                 "MYSQL_ROOT_PASSWORD_FILE",
@@ -147,7 +183,6 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
         pod::secret_volume("credentials", &db.secret()),
         pod::empty_dir("run"),
         pod::empty_dir("tmp"),
-        pod::empty_dir("exporter-tmp"),
     ];
     let mut deployment = single_instance(
         &name,
@@ -171,14 +206,16 @@ pub fn mysql(catalog: &Catalog, db: &DatabaseView) -> Vec<Object> {
 }
 
 /// The mysqld-exporter sidecar, signed in as the exporter user (status privileges
-/// only): its client config is written from the mounted secret at start, so no
-/// credential appears in the pod spec.
+/// only). The password goes from the mounted secret into `MYSQLD_EXPORTER_PASSWORD`
+/// (read by the exporter since v0.15.0 with `--mysqld.username`): no configuration
+/// file parses it, so every character is taken as it is, and none is in the pod spec.
 fn mysql_exporter(catalog: &Catalog) -> Container {
     let e = &catalog.mysql.exporter;
     let script = format!(
-        "printf '[client]\\nuser=%s\\npassword=%s\\nhost=127.0.0.1\\nport=3306\\n' \
-         '{}' \"$(cat {MYSQL_SECRETS}/exporter-password)\" > /tmp/my.cnf && \
-         exec /bin/mysqld_exporter --config.my-cnf=/tmp/my.cnf --web.listen-address=:{}",
+        "MYSQLD_EXPORTER_PASSWORD=\"$(cat {MYSQL_SECRETS}/exporter-password)\" && \
+         export MYSQLD_EXPORTER_PASSWORD && \
+         exec /bin/mysqld_exporter --mysqld.username={} --mysqld.address=127.0.0.1:3306 \
+         --web.listen-address=:{}",
         e.user,
         e.port.get()
     );
@@ -188,10 +225,7 @@ fn mysql_exporter(catalog: &Catalog) -> Container {
         resources: Some(pod::resources(&e.resources)),
         liveness_probe: Some(pod::http_probe("/", "metrics", 10, 10)),
         readiness_probe: Some(pod::http_probe("/", "metrics", 5, 10)),
-        volume_mounts: Some(vec![
-            pod::mount("credentials", MYSQL_SECRETS, true),
-            pod::mount("exporter-tmp", "/tmp", false),
-        ]),
+        volume_mounts: Some(vec![pod::mount("credentials", MYSQL_SECRETS, true)]),
         ..pod::container("exporter", &e.image, catalog.mysql.run_as_user)
     }
 }
@@ -235,15 +269,11 @@ pub fn redis(catalog: &Catalog) -> Vec<Object> {
     ]
 }
 
-/// MinIO (credentials only from `minio-secret`) and the Job that creates its buckets.
-pub fn minio(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
+/// MinIO, its root credentials only from `minio-secret`.
+pub fn minio(catalog: &Catalog) -> Vec<Object> {
     let m = &catalog.minio;
     let l = data_labels(catalog, MINIO, "object-storage");
     let (api, console) = (i32::from(m.api_port.get()), i32::from(m.console_port.get()));
-    let credentials = vec![
-        pod::secret_env("MINIO_ROOT_USER", MINIO_SECRET, "root-user"),
-        pod::secret_env("MINIO_ROOT_PASSWORD", MINIO_SECRET, "root-password"),
-    ];
     let server = Container {
         args: Some(vec![
             "server".into(),
@@ -253,13 +283,11 @@ pub fn minio(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
             "--console-address".into(),
             format!(":{console}"),
         ]),
-        env: Some(
-            credentials
-                .iter()
-                .cloned()
-                .chain([pod::env("MINIO_PROMETHEUS_AUTH_TYPE", "public")])
-                .collect(),
-        ),
+        env: Some(vec![
+            pod::secret_env("MINIO_ROOT_USER", MINIO_SECRET, "root-user"),
+            pod::secret_env("MINIO_ROOT_PASSWORD", MINIO_SECRET, "root-password"),
+            pod::env("MINIO_PROMETHEUS_AUTH_TYPE", "public"),
+        ]),
         ports: Some(vec![
             container_port("api", api),
             container_port("console", console),
@@ -286,81 +314,7 @@ pub fn minio(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
         &l,
         vec![service_port("api", api), service_port("console", console)],
     );
-    Ok(vec![
-        object(&deployment),
-        object(&service),
-        object(&minio_setup(catalog, templates, credentials)?),
-    ])
-}
-
-#[derive(Serialize)]
-struct SetupContext<'a> {
-    endpoint: String,
-    buckets: Vec<SetupBucket<'a>>,
-}
-
-#[derive(Serialize)]
-struct SetupBucket<'a> {
-    name: &'a str,
-    public_read: bool,
-}
-
-/// The bucket setup Job: each bucket's policy follows the catalog (private stays private).
-/// An ArgoCD sync hook, so that a changed script replaces the (immutable) Job.
-fn minio_setup(catalog: &Catalog, templates: &Templates, credentials: Vec<EnvVar>) -> Result<Job> {
-    let m = &catalog.minio;
-    let script = templates.text(
-        "minio/setup-buckets.sh.j2",
-        &SetupContext {
-            endpoint: format!("http://{MINIO}:{}", m.api_port.get()),
-            buckets: m
-                .buckets
-                .iter()
-                .map(|b| SetupBucket {
-                    name: b.name.as_str(),
-                    public_read: b.policy == BucketPolicy::PublicRead,
-                })
-                .collect(),
-        },
-    )?;
-    let l = data_labels(catalog, MINIO_SETUP, "object-storage");
-    let container = Container {
-        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
-        env: Some(
-            credentials
-                .into_iter()
-                .chain([pod::env("MC_CONFIG_DIR", "/tmp/.mc")])
-                .collect(),
-        ),
-        resources: Some(pod::resources(&m.resources)),
-        volume_mounts: Some(vec![pod::mount("tmp", "/tmp", false)]),
-        ..pod::container("mc", &m.client_image, m.run_as_user)
-    };
-    let mut metadata = meta(MINIO_SETUP, &l);
-    let mut annotations = pod::exceptions(&[pod::TAG_PINNED, pod::SECRET_IN_ENV]);
-    annotations.extend(labels([
-        ("argocd.argoproj.io/hook", "Sync"),
-        (
-            "argocd.argoproj.io/hook-delete-policy",
-            "BeforeHookCreation",
-        ),
-    ]));
-    metadata.annotations = Some(annotations);
-    Ok(Job {
-        metadata,
-        spec: Some(JobSpec {
-            backoff_limit: Some(6),
-            template: pod::template(
-                &l,
-                PodSpec {
-                    restart_policy: Some("OnFailure".into()),
-                    ..pod::spec(m.run_as_user, vec![container], vec![pod::empty_dir("tmp")])
-                },
-            ),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    vec![object(&deployment), object(&service)]
 }
 
 /// Service `rabbitmq`: the app namespace's name for the cluster in the messaging namespace.

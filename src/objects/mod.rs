@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod data;
 pub mod messaging;
+pub mod minio;
 pub mod network;
 pub mod overlay;
 pub mod pod;
@@ -88,10 +89,7 @@ pub fn base_files(
             data::mysql(catalog, &db),
         ))?;
     }
-    sink(File::new(
-        "minio-deployment.yaml",
-        data::minio(catalog, templates)?,
-    ))?;
+    sink(File::new("minio-deployment.yaml", data::minio(catalog)))?;
     for view in catalog.services() {
         sink(File::new(
             format!("workloads/{}.yaml", view.service.name),
@@ -200,6 +198,20 @@ pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
                 .collect(),
         ));
     }
+    if let Some(pitr) = env
+        .storage
+        .backup
+        .as_ref()
+        .and_then(|b| b.point_in_time.as_ref())
+    {
+        patches.push(File::new(
+            "patches/binary-logs.yaml",
+            catalog
+                .databases()
+                .map(|db| overlay::binary_logs(catalog, &db, pitr))
+                .collect(),
+        ));
+    }
     if env.zone_spread {
         patches.push(File::new(
             "patches/zone-spread.yaml",
@@ -246,6 +258,10 @@ pub fn overlay_resources(
     resource(File::new(
         "messaging.yaml",
         messaging::topology(catalog, env, templates)?,
+    ))?;
+    resource(File::new(
+        "minio-setup.yaml",
+        vec![minio::setup_job(catalog, env, templates)?],
     ))?;
     if env.storage.persistent {
         resource(File::new(

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use super::data::{MINIO, MINIO_DATA, MYSQL_DATA, REDIS, REDIS_DATA};
 use super::pod;
 use super::workloads::{GLOBAL_CONFIG, selector};
-use crate::descriptor::{Catalog, EnvironmentFile, Scale};
+use crate::descriptor::{Catalog, EnvironmentFile, PointInTime, Scale};
+use crate::model::DatabaseView;
 use crate::object::{Object, labels, meta, object};
 
 /// A strategic merge patch of the base object `kind`/`name`.
@@ -135,6 +136,16 @@ pub fn storage_patch(deployment: &str, volume: &str, claim: &str) -> Object {
             "emptyDir": null,
             "persistentVolumeClaim": {"claimName": claim},
         }]}}}),
+    )
+}
+
+/// Binary logs on in one database's MySQL (point-in-time recovery): its server options
+/// with `--log-bin` instead of the base's `--skip-log-bin`.
+pub fn binary_logs(catalog: &Catalog, db: &DatabaseView, pitr: &PointInTime) -> Object {
+    let args = super::data::mysql_args(catalog, db, Some(pitr));
+    deployment_patch(
+        &db.deployment(),
+        json!({"template": {"spec": {"containers": [{"name": "mysql", "args": args}]}}}),
     )
 }
 

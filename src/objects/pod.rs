@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ExecAction, HTTPGetAction, KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
     ResourceRequirements, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
     TCPSocketAction, Volume, VolumeMount,
 };
@@ -154,6 +154,24 @@ pub fn secret_volume(name: &str, secret: &str) -> Volume {
         }),
         ..Default::default()
     }
+}
+
+/// A secret volume holding only the given keys (each a file named after it): a pod
+/// that needs one credential of a secret does not see the others.
+pub fn secret_items_volume(name: &str, secret: &str, keys: &[&str]) -> Volume {
+    let mut volume = secret_volume(name, secret);
+    if let Some(source) = volume.secret.as_mut() {
+        source.items = Some(
+            keys.iter()
+                .map(|key| KeyToPath {
+                    key: (*key).into(),
+                    path: (*key).into(),
+                    ..Default::default()
+                })
+                .collect(),
+        );
+    }
+    volume
 }
 
 pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {

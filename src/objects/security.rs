@@ -10,7 +10,7 @@ use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use super::workloads::{MINIO_SECRET, REDIS_SECRET};
+use super::workloads::{MINIO_SECRET, REDIS_SECRET, minio_user_secret};
 use crate::descriptor::{Catalog, EnvironmentFile};
 use crate::error::Result;
 use crate::object::{Object, labels, meta, object};
@@ -54,18 +54,27 @@ pub fn role_bindings(catalog: &Catalog, env: &EnvironmentFile) -> Vec<Object> {
 }
 
 /// Every Secret a pod of the environment reads, with its keys.
-pub fn secrets(catalog: &Catalog) -> Vec<(String, Vec<&'static str>)> {
+pub fn secrets(catalog: &Catalog, env: &EnvironmentFile) -> Vec<(String, Vec<&'static str>)> {
     let mut secrets: Vec<(String, Vec<&'static str>)> = catalog
         .databases()
         .map(|db| {
             (
                 db.secret(),
-                vec!["root-password", "username", "password", "exporter-password"],
+                vec![
+                    "root-password",
+                    "username",
+                    "password",
+                    "exporter-password",
+                    "backup-password",
+                ],
             )
         })
         .collect();
     secrets.push((REDIS_SECRET.into(), vec!["password"]));
     secrets.push((MINIO_SECRET.into(), vec!["root-user", "root-password"]));
+    for (user, _) in super::minio::users(catalog, env) {
+        secrets.push((minio_user_secret(&user), vec!["access-key", "secret-key"]));
+    }
     secrets
 }
 
@@ -88,7 +97,7 @@ pub fn external_secrets(
     let s = &catalog.security;
     let l = platform_labels(catalog);
     let mut objects = Vec::new();
-    for (name, keys) in secrets(catalog) {
+    for (name, keys) in secrets(catalog, env) {
         objects.extend(templates.objects(
             "security/external-secret.yaml.j2",
             &ExternalSecretContext {

@@ -36,7 +36,14 @@ pub const GENERATED_CONFIG: [(&str, &str); 7] = [
     ("OTEL_EXPORTER_OTLP_PROTOCOL", "the Jaeger collector"),
 ];
 pub const REDIS_SECRET: &str = "redis-secret";
+/// MinIO's root credentials: read by MinIO and its setup Job only.
 pub const MINIO_SECRET: &str = "minio-secret";
+
+/// The secret of one MinIO user (`access-key`, `secret-key`): a service with a bucket,
+/// or the backups.
+pub fn minio_user_secret(user: &str) -> String {
+    format!("{user}-minio-secret")
+}
 
 /// Labels of a microservice's objects and pods; `component: microservice` is what the
 /// ServiceMonitor and the NetworkPolicies select.
@@ -223,16 +230,10 @@ fn service_env(catalog: &Catalog, view: &ServiceView) -> Vec<EnvVar> {
             ),
         ));
         env.push(pod::env("MINIO_BUCKET", bucket.name.as_str()));
-        env.push(pod::secret_env(
-            "MINIO_ACCESS_KEY",
-            MINIO_SECRET,
-            "root-user",
-        ));
-        env.push(pod::secret_env(
-            "MINIO_SECRET_KEY",
-            MINIO_SECRET,
-            "root-password",
-        ));
+        // Its own MinIO user, allowed its bucket only (the setup Job creates it).
+        let secret = minio_user_secret(view.service.name.as_str());
+        env.push(pod::secret_env("MINIO_ACCESS_KEY", &secret, "access-key"));
+        env.push(pod::secret_env("MINIO_SECRET_KEY", &secret, "secret-key"));
     }
     env.push(pod::env("OTEL_SERVICE_NAME", name));
     env.push(pod::env(

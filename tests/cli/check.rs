@@ -109,7 +109,7 @@ fn secret_key_missing_from_the_external_secret_is_found() {
     assert_finding(
         &result,
         &[
-            "error[references]: Secret `auth-mysql-secret` has no key `password` (its keys: exporter-passwd, passwd, root-passwd, username)",
+            "error[references]: Secret `auth-mysql-secret` has no key `password` (its keys: backup-passwd, exporter-passwd, passwd, root-passwd, username)",
             "--> Deployment/e-commerce-prod/auth-service (target production)",
             "= field: spec.template.spec.containers[0].env[5].valueFrom.secretKeyRef.key",
             "= descriptor: environments/platform.yaml:",

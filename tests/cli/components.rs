@@ -46,7 +46,7 @@ fn rabbitmq_cluster_has_the_seeds_figures() {
     assert_eq!(cluster["metadata"]["namespace"], "e-commerce-messaging");
     let spec = &cluster["spec"];
     assert_eq!(spec["replicas"], 3);
-    assert_eq!(spec["image"], "rabbitmq:3.12-management");
+    assert_eq!(spec["image"], "rabbitmq:4.2.9-management");
     assert_eq!(
         strings(&spec["rabbitmq"]["additionalPlugins"]),
         [
@@ -64,7 +64,7 @@ fn rabbitmq_cluster_has_the_seeds_figures() {
         "heartbeat = 60",
         "frame_max = 131072",
         "channel_max = 2047",
-        "queue_master_locator = min-masters",
+        "queue_leader_locator = balanced",
         "vm_memory_high_watermark.relative = 0.8",
         "disk_free_limit.relative = 2.0",
         "cluster_partition_handling = autoheal",
@@ -347,15 +347,38 @@ fn tracing_and_log_shipping_to_every_environments_redis() {
         .as_array()
         .expect("cases");
     assert_eq!(cases.len(), ENVIRONMENTS.len());
+    // Each case's URL is a variable of the relay, from a key of `fluent-bit-redis`,
+    // whose ExternalSecret builds the URL with the password percent-encoded: Benthos
+    // substitutes it into its YAML, so the raw password must never be there.
+    let relay_env = fluent_bit["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .find(|c| c["name"] == "relay")
+        .expect("relay container")["env"]
+        .as_array()
+        .expect("env")
+        .clone();
+    let secret = find(&objects, "ExternalSecret", "fluent-bit-redis");
+    let urls = &secret["spec"]["target"]["template"]["data"];
     for (_, namespace) in ENVIRONMENTS {
-        assert!(
-            cases
+        let found = cases.iter().any(|c| {
+            let url = c["output"]["drop_on"]["output"]["redis_streams"]["url"]
+                .as_str()
+                .unwrap_or("");
+            let Some(var) = url.strip_prefix("${").and_then(|u| u.strip_suffix('}')) else {
+                return false;
+            };
+            let key = relay_env
                 .iter()
-                .any(|c| c["output"]["drop_on"]["output"]["redis_streams"]["url"]
-                    .as_str()
-                    .is_some_and(|u| u.contains(&format!("@redis.{namespace}.svc")))),
-            "no stream for {namespace}"
-        );
+                .find(|e| e["name"] == var)
+                .and_then(|e| e["valueFrom"]["secretKeyRef"]["key"].as_str())
+                .unwrap_or("");
+            urls[key].as_str().is_some_and(|u| {
+                u.contains(&format!("@redis.{namespace}.svc")) && u.contains("| urlquery |")
+            })
+        });
+        assert!(found, "no stream for {namespace}: {urls}");
     }
     // One environment's Redis outage holds up no other's logs, and the relay is ready
     // without any of them (some come in a later sync wave or by hand).
@@ -601,7 +624,15 @@ fn a_new_environment_reaches_every_component_without_code() {
         .as_str()
         .expect("relay")
         .to_owned();
-    assert!(relay.contains("redis.e-commerce-qa.svc"));
+    assert!(relay.contains("${REDIS_URL_QA}"), "{relay}");
+    let urls = &find(&monitoring, "ExternalSecret", "fluent-bit-redis")["spec"]["target"]["template"]
+        ["data"];
+    assert!(
+        urls["qa"]
+            .as_str()
+            .is_some_and(|u| u.contains("@redis.e-commerce-qa.svc")),
+        "{urls}"
+    );
 
     let messaging = serde_json::to_string(&build(project.path(), "messaging")).expect("json");
     assert!(messaging.contains("\"e-commerce-qa\""));
