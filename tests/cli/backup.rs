@@ -3,7 +3,7 @@
 //! and `mc` on PATH; shellcheck on every rendered script; promtool on the backup alerts.
 //! A tool that is not installed is skipped with a visible `SKIPPED` notice.
 
-use crate::support::{Scratch, run_in};
+use crate::support::{Scratch, run_in, skip};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -60,10 +60,14 @@ fn which(program: &str) -> Option<PathBuf> {
 }
 
 /// The shells the scripts are run under: dash (Debian's sh) and bash (the images' sh).
-fn shells() -> Vec<PathBuf> {
+fn shells(test: &str) -> Vec<PathBuf> {
     let found: Vec<PathBuf> = ["dash", "bash"].iter().filter_map(|s| which(s)).collect();
     for missing in ["dash", "bash"].iter().filter(|s| which(s).is_none()) {
-        eprintln!("SKIPPED: no {missing} on PATH; the backup scripts are not run under it");
+        skip(
+            test,
+            &format!("no {missing} on PATH: the scripts are not run under it"),
+            &[],
+        );
     }
     assert!(!found.is_empty(), "neither dash nor bash is installed");
     found
@@ -167,7 +171,7 @@ fn dump_script_fails_when_mysqldump_fails_and_keeps_only_a_verified_dump() {
     let built = production();
     let dump = script(&built, "CronJob", "auth-mysql-backup", "dump");
     let password = nasty_password();
-    for shell in shells() {
+    for shell in shells("dump_script_fails_when_mysqldump_fails_and_keeps_only_a_verified_dump") {
         let cases = [
             // The server is down: a header, then an error, exit 2.
             ("a failing mysqldump", mysqldump("-- MySQL dump 10.13\n", 2)),
@@ -234,8 +238,10 @@ fn dump_script_fails_when_mysqldump_fails_and_keeps_only_a_verified_dump() {
 /// `my_print_defaults` parses it as MySQL's client does (same mysys parser).
 fn check_option_file(options: &Path, password: &str) {
     let Some(tool) = which("my_print_defaults") else {
-        eprintln!(
-            "SKIPPED: my_print_defaults (mariadb-client) not installed; option file not parsed"
+        skip(
+            "dump_script_fails_when_mysqldump_fails_and_keeps_only_a_verified_dump",
+            "my_print_defaults (mariadb-client) not installed: the option file is not parsed",
+            &[],
         );
         let text = std::fs::read_to_string(options).expect("options");
         assert!(
@@ -277,7 +283,7 @@ fn mc_gets_every_credential_on_stdin_never_in_argv() {
         "the upload uses MinIO root:\n{upload}"
     );
     let setup = script(&built, "Job", "minio-setup-buckets", "mc");
-    for shell in shells() {
+    for shell in shells("mc_gets_every_credential_on_stdin_never_in_argv") {
         let sandbox = Sandbox::new();
         sandbox.stand_in("mc", MC);
         sandbox.secret("minio/access-key", "mysql-backup");
@@ -377,7 +383,11 @@ fn mc_gets_every_credential_on_stdin_never_in_argv() {
 #[test]
 fn rendered_scripts_pass_shellcheck() {
     let Some(shellcheck) = which("shellcheck") else {
-        eprintln!("SKIPPED: shellcheck not installed (apt-get install shellcheck)");
+        skip(
+            "rendered_scripts_pass_shellcheck",
+            "shellcheck not installed (apt-get install shellcheck)",
+            &[],
+        );
         return;
     };
     let project = Scratch::new();
@@ -575,13 +585,19 @@ fn init_dump_binlog_and_restore_scripts_run_against_a_real_server() {
         "mysqlcheck",
     ];
     if let Some(missing) = tools.iter().find(|t| which(t).is_none()) {
-        eprintln!(
-            "SKIPPED: {missing} not installed (apt-get install mariadb-server); backup scripts not run against a server"
+        skip(
+            "init_dump_binlog_and_restore_scripts_run_against_a_real_server",
+            &format!("{missing} not installed (apt-get install mariadb-server)"),
+            &[],
         );
         return;
     }
     let Some(bash) = which("bash") else {
-        eprintln!("SKIPPED: no bash; the MySQL entrypoint (bash) cannot be imitated");
+        skip(
+            "init_dump_binlog_and_restore_scripts_run_against_a_real_server",
+            "no bash: the MySQL entrypoint (bash) cannot be imitated",
+            &[],
+        );
         return;
     };
     let built = production();
@@ -772,8 +788,10 @@ fn init_dump_binlog_and_restore_scripts_run_against_a_real_server() {
 #[test]
 fn backup_alerts_report_failed_never_successful_and_overdue_cron_jobs() {
     let Some(promtool) = which("promtool") else {
-        eprintln!(
-            "SKIPPED: promtool not installed (apt-get install prometheus); backup alerts not evaluated"
+        skip(
+            "backup_alerts_report_failed_never_successful_and_overdue_cron_jobs",
+            "promtool not installed (apt-get install prometheus)",
+            &[],
         );
         return;
     };
