@@ -803,6 +803,18 @@ fn downstream_namespaces(
     let mut texts: Vec<&str> = Vec::new();
     for variable in container["env"].as_array().into_iter().flatten() {
         texts.extend(variable["value"].as_str());
+        // A value an ExternalSecret builds with a template (a URL around a password).
+        let from = &variable["valueFrom"]["secretKeyRef"];
+        if let (Some(secret), Some(key)) = (from["name"].as_str(), from["key"].as_str())
+            && let Some(external) = cluster.get(
+                "external-secrets.io",
+                "ExternalSecret",
+                placed.namespace(),
+                secret,
+            )
+        {
+            texts.extend(external.object["spec"]["target"]["template"]["data"][key].as_str());
+        }
     }
     let arguments: Vec<&str> = ["command", "args"]
         .iter()

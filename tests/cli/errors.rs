@@ -512,6 +512,8 @@ fn validate_exits_1_for_every_kind_of_bad_descriptor() {
         assert!(run.stderr.contains("= expected: "), "{to}: {}", run.stderr);
         project.run(&["build", "staging"]).code(2);
     }
+}
+
 /// `*/N` in a cron minute field runs evenly only when N divides 60: an RPO of 7 minutes
 /// would leave a 4-minute and a 7-minute gap, so it is refused where it is written.
 #[test]
