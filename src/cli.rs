@@ -32,7 +32,8 @@ pub enum Command {
     /// List the targets: name, kind and kustomization folder, tab-separated.
     Targets,
     /// Check the descriptors, then the rendered objects of each target: references,
-    /// policy and (with --crd-schemas) custom resources; exit 1 on any finding.
+    /// policy, admission (quotas, LimitRanges, Pod Security, Gatekeeper) and (with
+    /// --crd-schemas) custom resources; exit 1 on any finding.
     Validate {
         /// Targets to check, as `platgen targets` lists them [default: every target].
         targets: Vec<String>,

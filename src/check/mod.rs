@@ -1,14 +1,17 @@
 //! Check stage: judges the rendered objects of the targets, after the descriptors have
 //! passed their own checks. Each family of checks is a module of small functions over
 //! the objects of every target (`cluster`): cross-references (`references`), policy
-//! (`policy`), custom resources against their JSON schemas (`schemas`), names and labels
-//! against the limits of the API server (`names`), connections that would fail at run
-//! time (`wiring`), the ArgoCD bootstrap from an empty cluster (`bootstrap`).
-//! `reachability` evaluates the NetworkPolicies into who may connect to whom.
+//! (`policy`), what the API server's admission does with them (`admission`: quotas,
+//! LimitRanges, Pod Security, Gatekeeper), custom resources against their JSON schemas
+//! (`schemas`), names and labels against the limits of the API server (`names`),
+//! connections that would fail at run time (`wiring`), the ArgoCD bootstrap from an
+//! empty cluster (`bootstrap`). `reachability` evaluates the NetworkPolicies into who
+//! may connect to whom.
 //!
 //! A finding names the object and target, the field, and the descriptor entry behind it
 //! (`origin`); findings print in a fixed order, one block each.
 
+pub mod admission;
 pub mod bootstrap;
 pub mod cluster;
 pub mod names;
@@ -33,6 +36,9 @@ pub enum Family {
     /// A rule of the platform's policy is broken (images, resources, secrets, Pod
     /// Security, network isolation).
     Policy,
+    /// The API server's admission rejects the object or its pods (ResourceQuota,
+    /// LimitRange, Pod Security, Gatekeeper constraints).
+    Admission,
     /// A custom resource does not match its CRD's schema, or has none.
     Schema,
     /// A name or label the API server refuses (too long for its kind, malformed).
@@ -52,6 +58,7 @@ impl Family {
         match self {
             Family::References => "references",
             Family::Policy => "policy",
+            Family::Admission => "admission",
             Family::Schema => "schema",
             Family::Names => "names",
             Family::Wiring => "wiring",
@@ -176,6 +183,7 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
         .map(|e| e.namespace.as_str())
         .collect();
     findings.extend(policy::check(&cluster, &objects, &unpinned_allowed));
+    findings.extend(admission::check(&cluster, &objects));
     findings.extend(names::check(&objects));
     let ingress_namespace = platform.project.catalog.security.ingress_namespace.as_str();
     findings.extend(wiring::check(&cluster, &objects, ingress_namespace));

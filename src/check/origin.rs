@@ -131,7 +131,7 @@ impl Origins<'_> {
             } else {
                 "podSecurity"
             }))),
-            "ResourceQuota" => Some(env_entry(root.key("quota"))),
+            "ResourceQuota" => Some(env_entry(quota_key(field))),
             "LimitRange" => Some(env_entry(root.key("limitRange"))),
             "RoleBinding" => Some(env_entry(root.key("access"))),
             "Ingress" => Some(env_entry(root.key("host"))),
@@ -392,6 +392,27 @@ fn container_name<'o>(object: &'o Value, field: &str) -> Option<&'o str> {
     let (index, _) = rest.split_once(']')?;
     let index: usize = index.parse().ok()?;
     object["spec"]["template"]["spec"]["containers"][index]["name"].as_str()
+}
+
+/// The quota entry behind a key of the ResourceQuota (`spec.hard[limits.cpu]` ->
+/// `quota.limits.cpu`), else the whole quota.
+fn quota_key(field: &str) -> KeyPath {
+    let quota = KeyPath::root().key("quota");
+    let key = field
+        .strip_prefix("spec.hard[")
+        .and_then(|k| k.strip_suffix(']'));
+    match key {
+        Some("pods") => quota.key("pods"),
+        Some("persistentvolumeclaims") => quota.key("persistentVolumeClaims"),
+        Some("requests.storage") => quota.key("storage"),
+        Some(key) => match key.split_once('.') {
+            Some((part @ ("requests" | "limits"), resource @ ("cpu" | "memory"))) => {
+                quota.key(part).key(resource)
+            }
+            _ => quota,
+        },
+        None => quota,
+    }
 }
 
 /// The `app` label of an object, or of its pod template.

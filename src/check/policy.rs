@@ -1,17 +1,14 @@
 //! Check stage, policy: rules every rendered object must follow — pinned images (except
-//! in environments that allow unpinned ones), requests within limits, no credentials in objects, Pod Security
-//! `restricted` where a namespace enforces it, and a NetworkPolicy of its own for every
-//! workload.
+//! in environments that allow unpinned ones), requests within limits, no credentials in
+//! objects, and a NetworkPolicy of its own for every workload. (Pod Security, which the
+//! API server enforces, is an admission check.)
 
-use super::cluster::{Cluster, Labels, Placed, Workload, containers};
+use super::cluster::{Cluster, Labels, Placed, Workload};
 use super::{Family, Finding, join};
 use crate::scalar::Quantity;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
-
-/// Namespace label of the Pod Security level the API server enforces.
-pub const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
 
 /// Findings of every policy check for `objects`. `unpinned_allowed` holds the namespaces
 /// of the environments whose descriptor sets `allowUnpinnedImages`.
@@ -53,15 +50,6 @@ pub fn check(
             continue;
         }
         let placed = &cluster.objects[workload.object];
-        let restricted = cluster
-            .namespaces
-            .get(&workload.namespace)
-            .and_then(|labels| labels.get(ENFORCE_LABEL))
-            .is_some_and(|level| level == "restricted");
-        if restricted && let Some(spec) = cluster.pod_spec(workload) {
-            let base = join(workload.template.map_or("", |t| t.path), "spec");
-            pod_security(placed, &base, spec, &mut out);
-        }
         isolated.check(cluster, placed, workload, &mut out);
     }
     out
@@ -317,201 +305,6 @@ fn arguments(placed: &Placed, path: &str, value: &Value, out: &mut Vec<Finding>)
     }
 }
 
-/// Volume types the restricted profile admits.
-const RESTRICTED_VOLUMES: [&str; 8] = [
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-];
-
-/// Sysctls the baseline profile admits.
-const SAFE_SYSCTLS: [&str; 10] = [
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-];
-
-const SELINUX_TYPES: [&str; 4] = [
-    "container_t",
-    "container_init_t",
-    "container_kvm_t",
-    "container_engine_t",
-];
-
-/// The Pod Security Standards' `restricted` profile (baseline included) on one pod spec.
-pub fn pod_security(placed: &Placed, base: &str, spec: &Value, out: &mut Vec<Finding>) {
-    let mut violation = |field: String, rule: &str| {
-        out.push(Finding::new(
-            Family::Policy,
-            placed,
-            field,
-            format!(
-                "Pod Security `restricted` (enforced on namespace {}): {rule}",
-                placed.namespace()
-            ),
-        ));
-    };
-    for host in ["hostNetwork", "hostPID", "hostIPC"] {
-        if spec[host].as_bool() == Some(true) {
-            violation(join(base, host), "host namespaces are not allowed");
-        }
-    }
-    for (i, volume) in spec["volumes"].as_array().into_iter().flatten().enumerate() {
-        for key in volume.as_object().into_iter().flatten().map(|(k, _)| k) {
-            if key != "name" && !RESTRICTED_VOLUMES.contains(&key.as_str()) {
-                violation(
-                    format!("{base}.volumes[{i}].{key}"),
-                    &format!("volume type `{key}` is not allowed"),
-                );
-            }
-        }
-    }
-    let pod = &spec["securityContext"];
-    for (i, sysctl) in pod["sysctls"].as_array().into_iter().flatten().enumerate() {
-        let name = sysctl["name"].as_str().unwrap_or_default();
-        if !SAFE_SYSCTLS.contains(&name) {
-            violation(
-                format!("{base}.securityContext.sysctls[{i}].name"),
-                &format!("sysctl `{name}` is not allowed"),
-            );
-        }
-    }
-    let pod_field = join(base, "securityContext");
-    common_security(&pod_field, pod, &mut violation);
-    let pod_non_root = pod["runAsNonRoot"].as_bool() == Some(true);
-    let pod_seccomp = seccomp_ok(pod);
-    for (path, container) in containers(spec) {
-        let field = format!("{base}.{path}.securityContext");
-        let context = &container["securityContext"];
-        common_security(&field, context, &mut violation);
-        match context["runAsNonRoot"].as_bool() {
-            Some(false) => violation(join(&field, "runAsNonRoot"), "runAsNonRoot must be true"),
-            None if !pod_non_root => violation(
-                join(&field, "runAsNonRoot"),
-                "runAsNonRoot must be true (here or in the pod's securityContext)",
-            ),
-            _ => {}
-        }
-        if context["seccompProfile"].is_null() && !pod_seccomp {
-            violation(
-                join(&field, "seccompProfile.type"),
-                "seccompProfile must be RuntimeDefault or Localhost (here or in the pod's securityContext)",
-            );
-        }
-        if context["privileged"].as_bool() == Some(true) {
-            violation(
-                join(&field, "privileged"),
-                "privileged containers are not allowed",
-            );
-        }
-        if context["allowPrivilegeEscalation"].as_bool() != Some(false) {
-            violation(
-                join(&field, "allowPrivilegeEscalation"),
-                "allowPrivilegeEscalation must be false",
-            );
-        }
-        let capabilities = &context["capabilities"];
-        let drops_all = capabilities["drop"]
-            .as_array()
-            .is_some_and(|d| d.iter().any(|c| c.as_str() == Some("ALL")));
-        if !drops_all {
-            violation(
-                join(&field, "capabilities.drop"),
-                "capabilities.drop must contain ALL",
-            );
-        }
-        for (i, added) in capabilities["add"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let name = added.as_str().unwrap_or_default();
-            if name != "NET_BIND_SERVICE" {
-                violation(
-                    format!("{field}.capabilities.add[{i}]"),
-                    &format!("capability `{name}` may not be added (only NET_BIND_SERVICE)"),
-                );
-            }
-        }
-        if context["procMount"]
-            .as_str()
-            .is_some_and(|p| p != "Default")
-        {
-            violation(join(&field, "procMount"), "procMount must be Default");
-        }
-        for (i, port) in container["ports"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            if port["hostPort"].as_i64().is_some_and(|p| p != 0) {
-                violation(
-                    format!("{base}.{path}.ports[{i}].hostPort"),
-                    "host ports are not allowed",
-                );
-            }
-        }
-    }
-}
-
-/// Rules that hold alike for the pod's and each container's securityContext.
-fn common_security(field: &str, context: &Value, violation: &mut dyn FnMut(String, &str)) {
-    if context["runAsUser"].as_i64() == Some(0) {
-        violation(join(field, "runAsUser"), "runAsUser must not be 0 (root)");
-    }
-    if !context["seccompProfile"].is_null() && !seccomp_ok(context) {
-        violation(
-            join(field, "seccompProfile.type"),
-            "seccompProfile must be RuntimeDefault or Localhost",
-        );
-    }
-    if context["windowsOptions"]["hostProcess"].as_bool() == Some(true) {
-        violation(
-            join(field, "windowsOptions.hostProcess"),
-            "host processes are not allowed",
-        );
-    }
-    let selinux = &context["seLinuxOptions"];
-    if let Some(kind) = selinux["type"].as_str()
-        && !kind.is_empty()
-        && !SELINUX_TYPES.contains(&kind)
-    {
-        violation(
-            join(field, "seLinuxOptions.type"),
-            "this SELinux type is not allowed",
-        );
-    }
-    for key in ["user", "role"] {
-        if selinux[key].as_str().is_some_and(|v| !v.is_empty()) {
-            violation(
-                format!("{field}.seLinuxOptions.{key}"),
-                "custom SELinux users and roles are not allowed",
-            );
-        }
-    }
-}
-
-fn seccomp_ok(context: &Value) -> bool {
-    matches!(
-        context["seccompProfile"]["type"].as_str(),
-        Some("RuntimeDefault" | "Localhost")
-    )
-}
-
 /// Which workloads a NetworkPolicy of their own selects, computed once from the
 /// policies' side (each policy's selected workloads come from the label index).
 struct Isolation {
@@ -655,10 +448,6 @@ mod tests {
             .collect()
     }
 
-    fn namespace(name: &str, labels: Value) -> Value {
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
-    }
-
     fn own_policy(app: &str) -> Value {
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": format!("{app}-traffic"), "namespace": "ns"},
@@ -748,68 +537,6 @@ mod tests {
         assert!(!credential_name("GF_SECURITY_ADMIN_PASSWORD__FILE"));
         assert!(!credential_name("MINIO_PROMETHEUS_AUTH_TYPE"));
         assert!(!credential_name("KEYCLOAK_URL"));
-    }
-
-    #[test]
-    fn restricted_pod_security_is_enforced_where_labelled() {
-        let hardened = json!({"name": "web", "image": "web:1",
-            "securityContext": {"allowPrivilegeEscalation": false, "runAsNonRoot": true,
-                "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}});
-        let loose = json!({"name": "side", "image": "side:1",
-            "securityContext": {"runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]}},
-            "ports": [{"containerPort": 80, "hostPort": 80}]});
-        let mut web = deployment(hardened);
-        web["spec"]["template"]["spec"]["containers"]
-            .as_array_mut()
-            .unwrap()
-            .push(loose);
-        web["spec"]["template"]["spec"]["volumes"] =
-            json!([{"name": "logs", "hostPath": {"path": "/var/log"}}]);
-        let restricted = namespace("ns", json!({ENFORCE_LABEL: "restricted"}));
-        let found = findings(vec![restricted, web.clone(), own_policy("web")]);
-        let s = "spec.template.spec";
-        let rule = |r: &str| format!("Pod Security `restricted` (enforced on namespace ns): {r}");
-        assert_eq!(
-            found,
-            [
-                format!(
-                    "{s}.containers[1].ports[0].hostPort: {}",
-                    rule("host ports are not allowed")
-                ),
-                format!(
-                    "{s}.containers[1].securityContext.allowPrivilegeEscalation: {}",
-                    rule("allowPrivilegeEscalation must be false")
-                ),
-                format!(
-                    "{s}.containers[1].securityContext.capabilities.add[0]: {}",
-                    rule("capability `SYS_ADMIN` may not be added (only NET_BIND_SERVICE)")
-                ),
-                format!(
-                    "{s}.containers[1].securityContext.capabilities.drop: {}",
-                    rule("capabilities.drop must contain ALL")
-                ),
-                format!(
-                    "{s}.containers[1].securityContext.runAsNonRoot: {}",
-                    rule("runAsNonRoot must be true (here or in the pod's securityContext)")
-                ),
-                format!(
-                    "{s}.containers[1].securityContext.runAsUser: {}",
-                    rule("runAsUser must not be 0 (root)")
-                ),
-                format!(
-                    "{s}.containers[1].securityContext.seccompProfile.type: {}",
-                    rule(
-                        "seccompProfile must be RuntimeDefault or Localhost (here or in the pod's securityContext)"
-                    )
-                ),
-                format!(
-                    "{s}.volumes[0].hostPath: {}",
-                    rule("volume type `hostPath` is not allowed")
-                ),
-            ]
-        );
-        let baseline = namespace("ns", json!({ENFORCE_LABEL: "baseline"}));
-        assert!(findings(vec![baseline, web, own_policy("web")]).is_empty());
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub(crate) fn assert_finding(run: &Run, lines: &[&str]) {
 }
 
 /// 1-based number of the first line of a project file that starts with `prefix`.
-fn line_of(project: &Scratch, file: &str, prefix: &str) -> usize {
+pub(crate) fn line_of(project: &Scratch, file: &str, prefix: &str) -> usize {
     let text = project.read(file);
     text.lines()
         .position(|l| l.starts_with(prefix))
@@ -427,35 +427,6 @@ fn literal_credential_in_environment_is_found() {
     assert!(
         !result.stdout.contains("hunter2"),
         "the report shows no credential"
-    );
-}
-
-#[test]
-fn pod_security_restricted_is_enforced_where_a_namespace_says_so() {
-    // FluentBit reads host logs as root: fine under `privileged`, not under `restricted`.
-    let project = Scratch::new();
-    project.edit(
-        "environments/platform.yaml",
-        "podSecurity: {enforce: privileged, warn: restricted}",
-        "podSecurity: {enforce: restricted, warn: restricted}",
-    );
-    let result = validate(&project, &["monitoring"]).code(1);
-    let rule = "Pod Security `restricted` (enforced on namespace monitoring)";
-    assert_finding(
-        &result,
-        &[
-            &format!("error[policy]: {rule}: volume type `hostPath` is not allowed"),
-            "--> DaemonSet/monitoring/fluent-bit (target monitoring)",
-            "= field: spec.template.spec.volumes[0].hostPath",
-        ],
-    );
-    assert_finding(
-        &result,
-        &[
-            &format!("error[policy]: {rule}: runAsUser must not be 0 (root)"),
-            "--> DaemonSet/monitoring/fluent-bit (target monitoring)",
-            "= field: spec.template.spec.containers[0].securityContext.runAsUser",
-        ],
     );
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: the built `platgen` binary, run in a temporary copy of the project.
 
+mod admission;
 mod backup;
 mod bootstrap;
 mod build;
