@@ -10,7 +10,8 @@ use std::path::Path;
 const SERVICES: usize = 300;
 
 /// Appends synthetic services (each owning a database; some with Redis or a bucket)
-/// until the catalog lists `SERVICES`; returns the names added.
+/// until the catalog lists `SERVICES`, and raises the environments' quotas to match;
+/// returns the names added.
 pub(crate) fn grow_catalog(project: &Scratch) -> Vec<String> {
     let catalog = project.read("environments/platform.yaml");
     let shipped = catalog
@@ -41,6 +42,22 @@ pub(crate) fn grow_catalog(project: &Scratch) -> Vec<String> {
         "\ndatabases:\n",
         &format!("{services}\ndatabases:\n{databases}"),
     );
+    // Twenty times the workloads need a quota to match (validate checks the peak).
+    for env in ["development", "staging", "production"] {
+        let file = format!("environments/{env}.yaml");
+        let text = project.read(&file);
+        let (head, rest) = text.split_once("\nquota:\n").expect("a quota block");
+        let tail = rest.split_once("\nlimitRange:").expect("limitRange after quota").1;
+        project.write(
+            &file,
+            &format!(
+                "{head}\nquota:\n  requests: {{cpu: \"4000\", memory: 8000Gi}}\n  \
+                 limits: {{cpu: \"8000\", memory: 16000Gi}}\n  pods: 20000\n  \
+                 persistentVolumeClaims: 2000\n  storage: {}\nlimitRange:{tail}",
+                if env == "development" { "0Gi" } else { "20000Gi" }
+            ),
+        );
+    }
     names
 }
 
