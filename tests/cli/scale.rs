@@ -47,14 +47,21 @@ pub(crate) fn grow_catalog(project: &Scratch) -> Vec<String> {
         let file = format!("environments/{env}.yaml");
         let text = project.read(&file);
         let (head, rest) = text.split_once("\nquota:\n").expect("a quota block");
-        let tail = rest.split_once("\nlimitRange:").expect("limitRange after quota").1;
+        let tail = rest
+            .split_once("\nlimitRange:")
+            .expect("limitRange after quota")
+            .1;
         project.write(
             &file,
             &format!(
                 "{head}\nquota:\n  requests: {{cpu: \"4000\", memory: 8000Gi}}\n  \
                  limits: {{cpu: \"8000\", memory: 16000Gi}}\n  pods: 20000\n  \
                  persistentVolumeClaims: 2000\n  storage: {}\nlimitRange:{tail}",
-                if env == "development" { "0Gi" } else { "20000Gi" }
+                if env == "development" {
+                    "0Gi"
+                } else {
+                    "20000Gi"
+                }
             ),
         );
     }
