@@ -46,7 +46,7 @@ fn quota_too_small_for_the_peak_is_found() {
 
 #[test]
 fn production_peak_counts_autoscaler_maxima_and_backup_jobs() {
-    // At 87.7 CPUs of limits production needs more than 80: autoscaled gateway (15 + 4
+    // At 88.7 CPUs of limits production needs more than 80: autoscaled gateway (15 + 4
     // surge), eleven backup CronJobs that start together.
     let project = Scratch::new();
     project.edit(
@@ -57,9 +57,9 @@ fn production_peak_counts_autoscaler_maxima_and_backup_jobs() {
     assert_finding(
         &validate(&project, &["production"]).code(1),
         &[
-            "error[admission]: at its peak namespace e-commerce-prod needs limits.cpu 87700m \
+            "error[admission]: at its peak namespace e-commerce-prod needs limits.cpu 88700m \
              (66500m for 132 pods at their replicas or autoscaler maximum, 15500m for 31 pods \
-             of rolling-update surge, 5700m for 12 pods of one run of each Job and CronJob), \
+             of rolling-update surge, 6700m for 14 pods of one run of each Job and CronJob), \
              above the quota's 80",
             "--> ResourceQuota/e-commerce-prod/compute-quota (target production)",
         ],
@@ -113,7 +113,7 @@ fn gatekeeper_constraints_deny_latest_untagged_and_root() {
         &format!("{staging}images:\n  auth-service: latest\n"),
     );
     let catalog = "environments/platform.yaml";
-    project.edit(catalog, "  image: redis:7-alpine\n", "  image: redis\n");
+    project.edit(catalog, "  image: redis:8.8.2-alpine\n", "  image: redis\n");
     let redis = line_of(&project, catalog, "redis:");
     project.edit(
         catalog,
