@@ -3,31 +3,15 @@
 //! template), must come back as a located finding. The shipped project passes
 //! (`check::shipped_project_validates_clean`).
 
-use crate::support::{Run, Scratch, run_in};
+use crate::check::assert_finding;
+use crate::support::{Run, Scratch, line_col, run_in};
 
 const CATALOG: &str = "environments/platform.yaml";
-
-/// Asserts that the report holds a finding block with every one of `lines`, in order.
-fn assert_finding(run: &Run, lines: &[&str]) {
-    let found = run.stdout.split("\n\n").any(|block| {
-        let mut rest = block;
-        lines.iter().all(|line| match rest.find(line) {
-            Some(at) => {
-                rest = &rest[at + line.len()..];
-                true
-            }
-            None => false,
-        })
-    });
-    assert!(found, "no finding with {lines:#?} in:\n{}", run.stdout);
-}
 
 /// `line:col` (1-based) of the first occurrence of `needle` in a project file.
 fn position(project: &Scratch, file: &str, needle: &str) -> String {
     let text = project.read(file);
-    let at = text.find(needle).expect("needle present");
-    let line = text[..at].matches('\n').count() + 1;
-    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    let (line, col) = line_col(&text, text.find(needle).expect("needle present"));
     format!("{line}:{col}")
 }
 

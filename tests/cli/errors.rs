@@ -1,7 +1,7 @@
 //! One test per class of bad input in the spec's "Bad input" list: a non-zero exit and a
 //! message naming file, line, column and what was expected; nothing panics.
 
-use crate::support::Scratch;
+use crate::support::{Scratch, line_col};
 
 /// Runs `build production` on a scratch project with one edit and checks the report.
 fn rejects(file: &str, from: &str, to: &str, expect: &[&str]) {
@@ -35,16 +35,7 @@ fn edited_location(file: &str, from: &str, to: &str, needle: &str) -> String {
     let text = Scratch::new().read(file);
     let start = text.find(from).expect("edit target present");
     let offset = start + to.find(needle).expect("needle inside the replacement");
-    let edited = text.replacen(from, to, 1);
-    let before = &edited[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .count()
-        + 1;
+    let (line, col) = line_col(&text.replacen(from, to, 1), offset);
     format!("{file}:{line}:{col}")
 }
 
@@ -306,15 +297,7 @@ fn a_dashboard_without_its_template_is_located() {
 /// `file:line:col` of the first `needle` in a file of the project as it is now.
 fn located(project: &Scratch, file: &str, needle: &str) -> String {
     let text = project.read(file);
-    let before = &text[..text.find(needle).expect("needle in the file")];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .count()
-        + 1;
+    let (line, col) = line_col(&text, text.find(needle).expect("needle in the file"));
     format!("{file}:{line}:{col}")
 }
 

@@ -94,6 +94,21 @@ impl Run {
     }
 }
 
+/// 1-based line and column (in characters) of byte `offset` in `text`, as platgen
+/// reports descriptor locations.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    (line, col)
+}
+
 pub fn run_in(root: &Path, args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_platgen"));
     command.arg("--root").arg(root).args(args);
