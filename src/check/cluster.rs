@@ -28,6 +28,19 @@ pub struct Placed {
     pub object: Object,
 }
 
+#[cfg(test)]
+impl Placed {
+    /// `object` as the first object of `target`, for unit tests of the checks.
+    pub fn first(target: &str, object: Object) -> Placed {
+        Placed {
+            target: target.into(),
+            target_index: 0,
+            position: 0,
+            object,
+        }
+    }
+}
+
 impl Placed {
     pub fn kind(&self) -> &str {
         object::kind(&self.object)

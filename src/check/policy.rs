@@ -409,15 +409,6 @@ mod tests {
     use crate::check::cluster::Placed;
     use serde_json::json;
 
-    fn placed(object: Value) -> Placed {
-        Placed {
-            target: "t".into(),
-            target_index: 0,
-            position: 0,
-            object,
-        }
-    }
-
     fn findings(objects: Vec<Value>) -> Vec<String> {
         findings_allowing(objects, &[])
     }
@@ -430,7 +421,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, o)| Placed {
                     position: i,
-                    ..placed(o)
+                    ..Placed::first("t", o)
                 })
                 .collect(),
         );

@@ -234,15 +234,6 @@ fn reject_unknown_fields(schema: &mut Value) {
 mod tests {
     use super::*;
 
-    fn placed(object: Value) -> Placed {
-        Placed {
-            target: "security".into(),
-            target_index: 0,
-            position: 0,
-            object,
-        }
-    }
-
     #[test]
     fn built_in_groups() {
         for group in [
@@ -266,7 +257,10 @@ mod tests {
 
     #[test]
     fn schema_files_follow_kubeconform_layout() {
-        let p = placed(json!({"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware"}));
+        let p = Placed::first(
+            "security",
+            json!({"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware"}),
+        );
         assert_eq!(schema_file(&p), "traefik.io/middleware_v1alpha1.json");
     }
 
@@ -283,14 +277,14 @@ mod tests {
         let orphan = json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sOther",
             "metadata": {"name": "o"}, "spec": {}});
         let cluster = Cluster::new(vec![
-            placed(template),
+            Placed::first("security", template),
             Placed {
                 position: 1,
-                ..placed(constraint)
+                ..Placed::first("security", constraint)
             },
             Placed {
                 position: 2,
-                ..placed(orphan)
+                ..Placed::first("security", orphan)
             },
         ]);
         // The template is part of the cluster; only the constraints are checked (against

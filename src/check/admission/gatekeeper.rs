@@ -320,19 +320,13 @@ fn mentions(text: &str, word: &str) -> usize {
 mod tests {
     use super::*;
 
-    fn placed(object: Value) -> Placed {
-        Placed {
-            target: "t".into(),
-            target_index: 0,
-            position: 0,
-            object,
-        }
-    }
-
     #[test]
     fn match_follows_gatekeeper() {
-        let deployment = placed(json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "e-commerce-prod", "labels": {"app": "web"}}}));
+        let deployment = Placed::first(
+            "t",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "e-commerce-prod", "labels": {"app": "web"}}}),
+        );
         let labels = Labels::new();
         let kinds = json!({"kinds": [{"apiGroups": ["apps"], "kinds": ["Deployment"]}]});
         assert!(matches(&kinds, &deployment, &labels));
@@ -367,11 +361,14 @@ mod tests {
 
     #[test]
     fn violations_are_located_at_the_container_they_name() {
-        let deployment = placed(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        let deployment = Placed::first(
+            "t",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "ns"},
             "spec": {"template": {"spec": {"containers": [
                 {"name": "web", "image": "web:latest"},
-                {"name": "web-exporter", "image": "exporter:1"}]}}}}));
+                {"name": "web-exporter", "image": "exporter:1"}]}}}}),
+        );
         assert_eq!(
             located(&deployment, "container <web> uses image <web:latest>"),
             "spec.template.spec.containers[0].image"
@@ -381,8 +378,11 @@ mod tests {
             "spec.template.spec.containers[1]"
         );
         assert_eq!(located(&deployment, "no labels"), "spec.template.spec");
-        let redis = placed(json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "spec": {"template": {"spec": {"containers": [{"name": "redis", "image": "redis"}]}}}}));
+        let redis = Placed::first(
+            "t",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [{"name": "redis", "image": "redis"}]}}}}),
+        );
         assert_eq!(
             located(&redis, "container <redis> runs as UID 0"),
             "spec.template.spec.containers[0]"
@@ -395,7 +395,9 @@ mod tests {
 
     #[test]
     fn rego_v0_sees_the_review_and_the_parameters() {
-        let template = placed(json!({"apiVersion": "templates.gatekeeper.sh/v1",
+        let template = Placed::first(
+            "t",
+            json!({"apiVersion": "templates.gatekeeper.sh/v1",
             "kind": "ConstraintTemplate", "metadata": {"name": "k8srequiredlabels"},
             "spec": {"crd": {"spec": {"names": {"kind": "K8sRequiredLabels"}}},
                 "targets": [{"target": ADMISSION_TARGET, "rego": "package k8srequiredlabels\n\
@@ -403,19 +405,26 @@ mod tests {
                       label := input.parameters.labels[_]\n\
                       not input.review.object.metadata.labels[label]\n\
                       msg := sprintf(\"%v <%v> lacks label <%v>\", [input.review.kind.kind, input.review.name, label])\n\
-                    }\n"}]}}));
+                    }\n"}]}}),
+        );
         let mut compiled = compile(&template).expect("compiles").expect("has Rego");
-        let object = placed(json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "ns", "labels": {"app": "web"}}}));
+        let object = Placed::first(
+            "t",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns", "labels": {"app": "web"}}}),
+        );
         let parameters = regorus::Value::from(json!({"labels": ["app", "team"]}));
         assert_eq!(
             violations(&mut compiled, &review_of(&object), &parameters),
             ["Deployment <web> lacks label <team>"]
         );
-        let broken = placed(json!({"apiVersion": "templates.gatekeeper.sh/v1",
+        let broken = Placed::first(
+            "t",
+            json!({"apiVersion": "templates.gatekeeper.sh/v1",
             "kind": "ConstraintTemplate", "metadata": {"name": "broken"},
             "spec": {"crd": {"spec": {"names": {"kind": "Broken"}}},
-                "targets": [{"target": ADMISSION_TARGET, "rego": "package broken\nviolation[{\"msg\": msg}] {"}]}}));
+                "targets": [{"target": ADMISSION_TARGET, "rego": "package broken\nviolation[{\"msg\": msg}] {"}]}}),
+        );
         let Err((field, _)) = compile(&broken) else {
             panic!("unbalanced Rego compiles");
         };
