@@ -5,7 +5,7 @@
 //! fields are rejected; scalars validate themselves (see `scalar`), and the
 //! checks that span several fields live in `model`.
 
-use crate::scalar::{Name, Percent, Port, Quantity, Tag};
+use crate::scalar::{Name, Percent, Period, Port, Quantity, Tag};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
@@ -155,6 +155,25 @@ pub struct Service {
     /// Extra environment variables, in order.
     #[serde(default)]
     pub env: IndexMap<String, String>,
+    /// `ClientIP`: kube-proxy sends the connections of one client address to the same pod
+    /// (the Service's `sessionAffinity`). The address is the calling pod's; Traefik routes
+    /// to the pods directly, so a public service cannot have it.
+    #[serde(default)]
+    pub session_affinity: SessionAffinity,
+    /// How long a client sticks to its pod after its last connection (the API server's
+    /// default, 10800, when unset); only with `sessionAffinity: ClientIP`.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 86400))]
+    pub session_affinity_timeout_seconds: Option<u32>,
+}
+
+/// A Service's `sessionAffinity`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+pub enum SessionAffinity {
+    #[default]
+    None,
+    #[serde(rename = "ClientIP")]
+    ClientIp,
 }
 
 fn one() -> i32 {
@@ -280,6 +299,20 @@ pub struct Rabbitmq {
     pub namespace: Name,
     pub cluster_name: Name,
     pub amqp_port: Port,
+    /// Dead-lettering in every environment's virtual host.
+    pub dead_letters: DeadLetters,
+}
+
+/// What a queue rejects past its delivery limit, or lets expire, goes to `exchange`
+/// (fanout), bound to the quorum queue `queue`, through the policy on the queues whose
+/// name matches `pattern`; that queue must not match it (its dead letters would loop).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeadLetters {
+    /// Regular expression (RabbitMQ's, PCRE) of the queue names the policy applies to.
+    pub pattern: String,
+    pub exchange: Name,
+    pub queue: Name,
 }
 
 /// Security settings that every environment's build uses.
@@ -370,6 +403,58 @@ pub struct EnvironmentFile {
     /// Cluster roles bound in this namespace (names from `security.roles`).
     pub access: Vec<String>,
     pub sync: Sync,
+    /// Traefik's circuit breaker and retries in front of the gateway.
+    pub gateway: Gateway,
+    /// The environment's queues on the shared RabbitMQ cluster.
+    pub messaging: Messaging,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Gateway {
+    pub circuit_breaker: CircuitBreaker,
+    pub retry: Retry,
+}
+
+/// Opens (Traefik answers 503 without calling the gateway) when either ratio of the
+/// requests it saw is exceeded (checked every 100ms).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CircuitBreaker {
+    /// Requests that got no response (connection refused or reset, timeout), 0 to 1.
+    #[schemars(range(min = 0, max = 1))]
+    pub network_error_ratio: f64,
+    /// Responses with a 5xx status among all responses, 0 to 1.
+    #[schemars(range(min = 0, max = 1))]
+    pub server_error_ratio: f64,
+    /// How long it stays open before trying to recover.
+    pub fallback_duration: Period,
+    /// How long it lets a growing share of requests through before closing again.
+    pub recovery_duration: Period,
+}
+
+/// Requests the gateway did not receive (no connection) are sent again, with exponential
+/// backoff; a request that got any response is never retried.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Retry {
+    /// Tries in all (the first included), 1 to 5: each multiplies the load on a failing
+    /// gateway.
+    #[schemars(range(min = 1, max = 5))]
+    pub attempts: u32,
+    /// Wait before the first retry; it doubles up to twice this.
+    pub initial_interval: Period,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Messaging {
+    /// Deliveries of a message to consumers of a quorum queue (a poison message that
+    /// crashes its consumer is requeued) before it is dead-lettered.
+    #[schemars(range(min = 1))]
+    pub delivery_limit: u32,
+    /// A message not consumed within this time is dead-lettered (at most 2^32-1 ms).
+    pub message_ttl: Period,
 }
 
 #[derive(

@@ -9,6 +9,8 @@ use crate::source::{KeyPath, Pos, Source, closest};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+mod resilience;
+
 /// The descriptor folder under the project root.
 pub const DESCRIPTOR_DIR: &str = "environments";
 /// The catalog file inside it; every other `*.yaml` there is an environment.
@@ -622,6 +624,7 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
             None,
         );
     }
+    resilience::check_catalog(&mut c, catalog);
     let data = [
         ("mysql", &catalog.mysql.resources),
         ("redis", &catalog.redis.resources),
@@ -844,6 +847,7 @@ fn check_environment(
             );
         }
     }
+    resilience::check_environment(&mut c, env);
     if !env.sync.automated && (env.sync.prune || env.sync.self_heal) {
         c.report(
             &root.key("sync"),

@@ -235,6 +235,71 @@ impl<'de> Deserialize<'de> for Tag {
     }
 }
 
+/// A span of time as Traefik and Go write it, one number and one unit (`100ms`, `10s`,
+/// `5m`, `24h`), kept as written and in milliseconds (RabbitMQ's `message-ttl`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    text: String,
+    millis: u64,
+}
+
+impl Period {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn millis(&self) -> u64 {
+        self.millis
+    }
+
+    pub fn parse(text: &str) -> Result<Period, String> {
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let factor = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => 0,
+        };
+        let millis = number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(factor))
+            .filter(|ms| *ms > 0);
+        match millis {
+            Some(millis) => Ok(Period {
+                text: text.to_owned(),
+                millis,
+            }),
+            None => Err(format!(
+                "`{text}` is not a duration: expected a positive whole number and a unit \
+                 (ms, s, m or h), such as 100ms, 10s or 24h"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        parse_in_visitor(deserializer, "a duration", Accepts::Text, Period::parse)
+    }
+}
+
+impl Serialize for Period {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
 /// Checks a YAML value as the validated scalar that the JSON Schema definition
 /// `definition` describes, with the message serde would give; `None` when no validated
 /// scalar has that name (see `shape`).
@@ -250,6 +315,7 @@ pub fn check(definition: &str, value: &serde_yaml::Value) -> Option<Result<(), S
         "Port" => as_::<Port>(value),
         "Percent" => as_::<Percent>(value),
         "Tag" => as_::<Tag>(value),
+        "Period" => as_::<Period>(value),
         _ => return None,
     })
 }
@@ -323,7 +389,7 @@ where
 /// JSON Schemas of the validated scalars (`platgen schema`), mirroring their `parse` rules
 /// so that an editor flags a bad value before platgen runs.
 mod schema {
-    use super::{Name, Percent, Port, Quantity, Tag};
+    use super::{Name, Percent, Period, Port, Quantity, Tag};
     use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
     use std::borrow::Cow;
 
@@ -387,6 +453,19 @@ mod schema {
         }
     }
 
+    impl JsonSchema for Period {
+        fn schema_name() -> Cow<'static, str> {
+            "Period".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "A duration: a positive whole number and a unit (ms, s, m or h), such as 100ms, 10s or 24h.",
+                "type": "string",
+                "pattern": "^[0-9]*[1-9][0-9]*(ms|s|m|h)$"
+            })
+        }
+    }
+
     impl JsonSchema for Tag {
         fn schema_name() -> Cow<'static, str> {
             "Tag".into()
@@ -423,6 +502,15 @@ mod tests {
         assert!(Quantity::parse("512Mi").unwrap().value() < Quantity::parse("1G").unwrap().value());
         for bad in ["512Mb", "", "Mi", "1.2.3", "-1", "1 Gi", "abc"] {
             assert!(Quantity::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn periods_in_milliseconds() {
+        assert_eq!(Period::parse("100ms").unwrap().millis(), 100);
+        assert_eq!(Period::parse("24h").unwrap().millis(), 86_400_000);
+        for bad in ["", "10", "0s", "1.5s", "-1s", "10d", "1h30m", "s"] {
+            assert!(Period::parse(bad).is_err(), "{bad} accepted");
         }
     }
 

@@ -314,8 +314,15 @@ fn integer_range(schema: &Schema) -> (i128, i128) {
     (bound("minimum", low), bound("maximum", high))
 }
 
-/// What an integer schema expects, in the words serde's errors get (see `in_words`).
+/// What an integer schema expects, in the words serde's errors get (see `in_words`);
+/// its own `minimum` and `maximum` when it states them.
 fn integer_words(schema: &Schema) -> String {
+    let (low, high) = integer_range(schema);
+    match (schema["minimum"].is_number(), schema["maximum"].is_number()) {
+        (true, true) => return format!("a whole number from {low} to {high}"),
+        (true, false) => return format!("a whole number >= {low}"),
+        _ => {}
+    }
     let rust = match schema["format"].as_str().unwrap_or_default() {
         "uint8" => "u8",
         "uint16" => "u16",

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::{CATALOG_FILE, DESCRIPTOR_DIR, Project};
 use crate::objects::data::{MINIO, MINIO_SETUP, RABBITMQ_SERVICE, REDIS};
 use crate::objects::network::BACKUP_APP;
+use crate::objects::security::{CIRCUIT_BREAKER, RETRY};
 use crate::objects::workloads::{GLOBAL_CONFIG, MINIO_SECRET, REDIS_SECRET};
 use crate::source::{KeyPath, Source};
 use serde_json::Value;
@@ -136,7 +137,19 @@ impl Origins<'_> {
             "RoleBinding" => Some(env_entry(root.key("access"))),
             "Ingress" => Some(env_entry(root.key("host"))),
             "PersistentVolumeClaim" => Some(env_entry(root.key("storage"))),
-            "Middleware" => Some(self.catalog_entry(root.key("ingress"), None)),
+            "Middleware" => Some(match name {
+                CIRCUIT_BREAKER => env_entry(root.key("gateway").key("circuitBreaker")),
+                RETRY => env_entry(root.key("gateway").key("retry")),
+                _ => self.catalog_entry(root.key("ingress"), None),
+            }),
+            "Policy" | "Exchange" | "Queue" | "Binding" => {
+                Some(match dead_letter_key(kind, field) {
+                    Ok(key) => {
+                        self.catalog_entry(root.key("rabbitmq").key("deadLetters").key(key), None)
+                    }
+                    Err(key) => env_entry(root.key("messaging").key(key)),
+                })
+            }
             "HorizontalPodAutoscaler" | "PodDisruptionBudget" => {
                 let scaled = app.as_deref().unwrap_or_default();
                 let path = root.key("autoscaling");
@@ -392,6 +405,19 @@ fn container_name<'o>(object: &'o Value, field: &str) -> Option<&'o str> {
     let (index, _) = rest.split_once(']')?;
     let index: usize = index.parse().ok()?;
     object["spec"]["template"]["spec"]["containers"][index]["name"].as_str()
+}
+
+/// The entry behind a field of the dead-letter topology: `Ok` a key of the catalog's
+/// `rabbitmq.deadLetters`, `Err` a key of the environment's `messaging`.
+fn dead_letter_key(kind: &str, field: &str) -> std::result::Result<&'static str, &'static str> {
+    match (kind, field) {
+        ("Policy", "spec.definition.delivery-limit") => Err("deliveryLimit"),
+        ("Policy", "spec.definition.message-ttl") => Err("messageTtl"),
+        ("Policy", "spec.definition.dead-letter-exchange") | ("Exchange", _) => Ok("exchange"),
+        ("Binding", "spec.source") => Ok("exchange"),
+        ("Policy", _) => Ok("pattern"),
+        _ => Ok("queue"),
+    }
 }
 
 /// The quota entry behind a key of the ResourceQuota (`spec.hard[limits.cpu]` ->

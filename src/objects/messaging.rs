@@ -1,6 +1,8 @@
 //! Objects stage: an environment's messaging topology on the shared RabbitMQ cluster,
-//! declared through the messaging topology operator: one virtual host per environment,
-//! and per service a user of its own with permissions on that virtual host only.
+//! declared through the messaging topology operator: one virtual host per environment
+//! (quorum queues by default), its dead-letter exchange and queue with the policy that
+//! dead-letters into them, and per service a user of its own with permissions on that
+//! virtual host only.
 //!
 //! The custom resources live in the environment's namespace and name the cluster in the
 //! messaging component's namespace, which lists the environments' namespaces in its
@@ -22,6 +24,11 @@ pub const VHOST: &str = "rabbitmq-vhost";
 pub fn vhost_name(env: &EnvironmentFile) -> &str {
     env.name.as_str()
 }
+
+/// Name of the Exchange, Queue, Binding and Policy objects of the dead letters.
+pub const DEAD_LETTERS: &str = "rabbitmq-dead-letters";
+/// Name of the dead-lettering policy inside the virtual host.
+pub const DEAD_LETTER_POLICY: &str = "dead-lettering";
 
 /// Name of a service's User and Permission objects.
 pub fn user(service: &str) -> String {
@@ -48,7 +55,20 @@ struct TopologyContext<'a> {
     cluster: ClusterReference<'a>,
 }
 
-/// The environment's Vhost, then each service's User and Permission.
+#[derive(Serialize)]
+struct DeadLetterContext<'a> {
+    #[serde(flatten)]
+    topology: TopologyContext<'a>,
+    policy: &'a str,
+    pattern: &'a str,
+    exchange: &'a str,
+    queue: &'a str,
+    delivery_limit: u32,
+    /// Milliseconds, as RabbitMQ's `message-ttl` takes them.
+    message_ttl: u64,
+}
+
+/// The environment's Vhost, its dead letters, then each service's User and Permission.
 pub fn topology(
     catalog: &Catalog,
     env: &EnvironmentFile,
@@ -69,6 +89,22 @@ pub fn topology(
         },
     };
     let mut objects = templates.objects("messaging/vhost.yaml.j2", &vhost)?;
+    let dead_letters = &catalog.rabbitmq.dead_letters;
+    objects.extend(templates.objects(
+        "messaging/dead-letters.yaml.j2",
+        &DeadLetterContext {
+            topology: TopologyContext {
+                name: DEAD_LETTERS,
+                ..vhost
+            },
+            policy: DEAD_LETTER_POLICY,
+            pattern: &dead_letters.pattern,
+            exchange: dead_letters.exchange.as_str(),
+            queue: dead_letters.queue.as_str(),
+            delivery_limit: env.messaging.delivery_limit,
+            message_ttl: env.messaging.message_ttl.millis(),
+        },
+    )?);
     for view in catalog.services() {
         let name = user(view.service.name.as_str());
         let context = TopologyContext {

@@ -251,10 +251,9 @@ pub fn overlay_resources(
         "external-secrets.yaml",
         security::external_secrets(catalog, env, templates)?,
     ))?;
-    resource(File::new(
-        "ingress.yaml",
-        vec![security::ingress(catalog, env)],
-    ))?;
+    let mut ingress = vec![security::ingress(catalog, env)];
+    ingress.extend(security::gateway_middlewares(catalog, env, templates)?);
+    resource(File::new("ingress.yaml", ingress))?;
     resource(File::new(
         "messaging.yaml",
         messaging::topology(catalog, env, templates)?,

@@ -1,6 +1,7 @@
 //! Objects stage: the namespaced security pieces of an environment: RoleBindings of the
 //! seed's roles, ExternalSecrets for every Secret a pod reads, the gateway's Ingress and
-//! its Traefik middlewares.
+//! its Traefik middlewares (the limits in the base, the circuit breaker and retries with
+//! each environment's values).
 
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
@@ -134,6 +135,37 @@ pub fn middlewares(catalog: &Catalog, templates: &Templates) -> Result<Vec<Objec
     )
 }
 
+/// The environment's circuit breaker and retry middlewares in front of the gateway.
+pub const CIRCUIT_BREAKER: &str = "circuit-breaker";
+pub const RETRY: &str = "retry";
+
+#[derive(Serialize)]
+struct ResilienceContext<'a> {
+    labels: &'a BTreeMap<String, String>,
+    circuit_breaker_name: &'static str,
+    retry_name: &'static str,
+    breaker: &'a crate::descriptor::CircuitBreaker,
+    retry: &'a crate::descriptor::Retry,
+}
+
+/// The circuit breaker and retry middlewares, with the environment's values.
+pub fn gateway_middlewares(
+    catalog: &Catalog,
+    env: &EnvironmentFile,
+    templates: &Templates,
+) -> Result<Vec<Object>> {
+    templates.objects(
+        "ingress/resilience.yaml.j2",
+        &ResilienceContext {
+            labels: &platform_labels(catalog),
+            circuit_breaker_name: CIRCUIT_BREAKER,
+            retry_name: RETRY,
+            breaker: &env.gateway.circuit_breaker,
+            retry: &env.gateway.retry,
+        },
+    )
+}
+
 /// Traefik's chart values that make a client's address what the middlewares key on: its
 /// Service keeps the source address (`externalTrafficPolicy: Local`, no SNAT to a node's
 /// address), and both entry points keep `X-Forwarded-For` from the catalog's trusted
@@ -151,9 +183,17 @@ pub fn traefik_values(catalog: &Catalog) -> serde_json::Value {
 pub fn ingress(catalog: &Catalog, env: &EnvironmentFile) -> Object {
     let gateway = catalog.gateway();
     let ns = env.namespace.as_str();
-    let chain = ["redirect-https", "rate-limit", "in-flight-limit"]
-        .map(|m| format!("{ns}-{m}@kubernetescrd"))
-        .join(",");
+    // The circuit breaker outside the retries: it judges what the client gets and, open,
+    // answers at once instead of each retry waiting for its 503.
+    let chain = [
+        "redirect-https",
+        "rate-limit",
+        "in-flight-limit",
+        CIRCUIT_BREAKER,
+        RETRY,
+    ]
+    .map(|m| format!("{ns}-{m}@kubernetescrd"))
+    .join(",");
     let mut metadata = meta(gateway.name.as_str(), &platform_labels(catalog));
     metadata.annotations = Some(BTreeMap::from([
         (

@@ -2,15 +2,15 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, EnvVar, PodSpec, Service,
-    ServiceAccount, ServicePort, ServiceSpec,
+    ClientIPConfig, ConfigMapEnvSource, Container, ContainerPort, EnvFromSource, EnvVar, PodSpec,
+    Service, ServiceAccount, ServicePort, ServiceSpec, SessionAffinityConfig,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
 use super::pod;
-use crate::descriptor::Catalog;
+use crate::descriptor::{Catalog, SessionAffinity};
 use crate::model::ServiceView;
 use crate::object::{Object, labels, meta, object};
 
@@ -81,11 +81,28 @@ pub fn workload(catalog: &Catalog, view: &ServiceView) -> Vec<Object> {
                     service_port("http", i32::from(view.service.port.get())),
                     service_port("metrics", i32::from(catalog.workloads.metrics_port.get())),
                 ]),
-                ..Default::default()
+                ..session_affinity(view.service)
             }),
             ..Default::default()
         }),
     ]
+}
+
+/// The Service's `sessionAffinity` and its timeout, as the catalog asks for them.
+fn session_affinity(service: &crate::descriptor::Service) -> ServiceSpec {
+    if service.session_affinity != SessionAffinity::ClientIp {
+        return ServiceSpec::default();
+    }
+    let timeout = service.session_affinity_timeout_seconds;
+    ServiceSpec {
+        session_affinity: Some("ClientIP".into()),
+        session_affinity_config: timeout.map(|seconds| SessionAffinityConfig {
+            client_ip: Some(ClientIPConfig {
+                timeout_seconds: Some(i32::try_from(seconds).unwrap_or(i32::MAX)),
+            }),
+        }),
+        ..Default::default()
+    }
 }
 
 /// `app: <name>`: the selector of a workload's pods.

@@ -12,6 +12,7 @@ mod ecosystem;
 mod errors;
 mod extend;
 mod fuzz;
+mod resilience;
 mod scale;
 mod suite;
 mod support;

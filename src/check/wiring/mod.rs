@@ -6,11 +6,13 @@
 //! that needs a backend (`CACHE_STORE=redis`) has that backend wired; a RabbitMQ user
 //! holds permissions on the virtual host the service names. The pods that controllers
 //! start and the platform relies on, and what the charts must be told for the platform's
-//! objects to work, are `controllers`' part.
+//! objects to work, are `controllers`' part; how RabbitMQ routes dead letters is
+//! `dead_letters`'.
 //!
 //! Every map is built once per run: the check is linear in the number of workloads.
 
 mod controllers;
+mod dead_letters;
 mod endpoint;
 
 use super::cluster::{
@@ -97,6 +99,7 @@ pub fn check(cluster: &Cluster, objects: &[&Placed], ingress_namespace: &str) ->
         }
     }
     controllers::check(cluster, &index, ingress_namespace, &mut out);
+    dead_letters::check(cluster, &index.checked, &mut out);
     out
 }
 

@@ -12,6 +12,9 @@ struct AlertingContext<'a> {
     environments: String,
     platform: String,
     messaging: &'a str,
+    /// The environments' virtual hosts and their dead-letter queue, for PromQL matchers.
+    vhosts: String,
+    dead_letter_queue: &'a str,
     /// The backup CronJobs' names, for PromQL `=~` matchers.
     backup_jobs: String,
 }
@@ -51,6 +54,9 @@ pub(super) fn alerting(project: &Project, templates: &Templates) -> Result<Vec<O
     let environments = environment_namespaces(project);
     let mut platform = environments.clone();
     platform.push(catalog.rabbitmq.namespace.to_string());
+    let vhosts: Vec<String> = (project.environments.iter())
+        .map(|env| crate::objects::messaging::vhost_name(env).to_owned())
+        .collect();
     let mut objects = templates.objects(
         "components/monitoring/alert-rules.yaml.j2",
         &AlertingContext {
@@ -61,6 +67,8 @@ pub(super) fn alerting(project: &Project, templates: &Templates) -> Result<Vec<O
             environments: alternatives(&environments),
             platform: alternatives(&platform),
             messaging: catalog.rabbitmq.namespace.as_str(),
+            vhosts: alternatives(&vhosts),
+            dead_letter_queue: catalog.rabbitmq.dead_letters.queue.as_str(),
             backup_jobs: crate::objects::backup::cron_job_pattern(),
         },
     )?;

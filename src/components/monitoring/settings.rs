@@ -85,6 +85,8 @@ pub struct Alerts {
     pub database_down: Duration,
     /// Messages ready in one queue.
     pub queue_backlog: Threshold,
+    /// An environment's dead-letter queue holds more messages than `window` ago.
+    pub dead_letters: Growth,
     pub api_latency: Latency,
     /// A backup CronJob (dump, binary-log shipping, restore test) whose last run did
     /// not succeed, or whose run is overdue, for this long.
@@ -103,6 +105,16 @@ pub struct Threshold {
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Duration {
+    #[serde(rename = "for")]
+    pub for_: String,
+    pub severity: Severity,
+}
+
+/// A gauge above its value `window` earlier, for `for`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Growth {
+    pub window: String,
     #[serde(rename = "for")]
     pub for_: String,
     pub severity: Severity,
