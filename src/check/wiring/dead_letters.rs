@@ -5,7 +5,8 @@
 //! go nowhere), and none of the queues it routes to is itself governed by that policy:
 //! a message rejected or expired there would be dead-lettered back to the same queue,
 //! in a loop. The policy governing a queue is the one of greatest priority whose pattern
-//! (PCRE, unanchored, as RabbitMQ matches it) and `applyTo` take the queue.
+//! (PCRE, unanchored, as RabbitMQ matches it) and `applyTo` take the queue (of its
+//! declared type, else its virtual host's `defaultQueueType`, else classic).
 
 use crate::check::cluster::{Cluster, Placed};
 use crate::check::{Family, Finding};
@@ -15,6 +16,8 @@ use std::collections::{HashMap, HashSet};
 #[derive(Default)]
 struct Vhost<'c> {
     policies: Vec<&'c Placed>,
+    /// The Vhost's `defaultQueueType`: the type of a queue declared without one.
+    default_type: Option<&'c str>,
     exchanges: HashSet<&'c str>,
     /// Queue name and type (`quorum`, `classic`, `stream`; `None` when unsaid).
     queues: HashMap<&'c str, Option<&'c str>>,
@@ -29,12 +32,14 @@ pub(super) fn check(cluster: &Cluster, checked: &HashSet<usize>, out: &mut Vec<F
             continue;
         }
         let spec = &placed.object["spec"];
-        let key = (
-            super::cluster_of(placed),
-            spec["vhost"].as_str().unwrap_or("/"),
-        );
+        let name = match placed.kind() {
+            "Vhost" => spec["name"].as_str(),
+            _ => spec["vhost"].as_str(),
+        };
+        let key = (super::cluster_of(placed), name.unwrap_or("/"));
         let vhost = || vhosts.entry(key).or_default();
         match placed.kind() {
+            "Vhost" => vhost().default_type = spec["defaultQueueType"].as_str(),
             "Policy" => vhost().policies.push(placed),
             "Exchange" => {
                 if let Some(name) = spec["name"].as_str() {
@@ -141,7 +146,8 @@ impl<'c> Vhost<'c> {
     /// Whether `policy` is the policy RabbitMQ applies to `queue`: it takes the queue,
     /// and no policy of greater priority does.
     fn governs(&self, policy: &Placed, queue: &str) -> bool {
-        let kind = self.queues.get(queue).copied().flatten();
+        let declared = self.queues.get(queue).copied().flatten();
+        let kind = declared.or(self.default_type).unwrap_or("classic");
         let priority = |p: &Placed| p.object["spec"]["priority"].as_i64().unwrap_or(0);
         takes(policy, queue, kind)
             && !(self.policies.iter())
@@ -150,13 +156,13 @@ impl<'c> Vhost<'c> {
 }
 
 /// Whether a policy's `applyTo` and pattern take a queue of type `kind`.
-fn takes(policy: &Placed, queue: &str, kind: Option<&str>) -> bool {
+fn takes(policy: &Placed, queue: &str, kind: &str) -> bool {
     let spec = &policy.object["spec"];
     let applies = match spec["applyTo"].as_str().unwrap_or("all") {
         "all" | "queues" => true,
-        "quorum_queues" => kind == Some("quorum"),
-        "classic_queues" => kind.is_none_or(|k| k == "classic"),
-        "streams" => kind == Some("stream"),
+        "quorum_queues" => kind == "quorum",
+        "classic_queues" => kind == "classic",
+        "streams" => kind == "stream",
         _ => false,
     };
     let pattern = spec["pattern"].as_str().unwrap_or_default();
@@ -165,4 +171,55 @@ fn takes(policy: &Placed, queue: &str, kind: Option<&str>) -> bool {
             .ok()
             .and_then(|re| re.is_match(queue).ok())
             .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy(pattern: &str, apply_to: &str, priority: i64) -> Placed {
+        let spec = json!({"pattern": pattern, "applyTo": apply_to, "priority": priority});
+        Placed::first("t", json!({"kind": "Policy", "spec": spec}))
+    }
+
+    /// `applyTo` takes the queue types RabbitMQ applies it to; the pattern is searched,
+    /// not anchored, lookahead included.
+    #[test]
+    fn apply_to_and_pattern_as_rabbitmq_reads_them() {
+        let quorum = "quorum";
+        assert!(takes(&policy("^(?!dlq$)", "queues", 0), "orders", quorum));
+        assert!(!takes(&policy("^(?!dlq$)", "queues", 0), "dlq", quorum));
+        assert!(takes(&policy("dl", "all", 0), "my-dlq", "classic"));
+        assert!(takes(&policy(".*", "quorum_queues", 0), "dlq", quorum));
+        assert!(!takes(&policy(".*", "classic_queues", 0), "dlq", quorum));
+        assert!(takes(&policy(".*", "classic_queues", 0), "dlq", "classic"));
+        assert!(!takes(&policy(".*", "streams", 0), "dlq", quorum));
+        assert!(!takes(&policy(".*", "exchanges", 0), "dlq", quorum));
+    }
+
+    /// Only the policy of greatest priority that takes a queue governs it.
+    #[test]
+    fn a_policy_of_greater_priority_governs_instead() {
+        let (low, high) = (policy(".*", "queues", 0), policy("^dlq$", "queues", 5));
+        let mut vhost = Vhost::default();
+        vhost.queues.insert("dlq", Some("quorum"));
+        vhost.policies = vec![&low];
+        assert!(vhost.governs(&low, "dlq"));
+        vhost.policies.push(&high);
+        assert!(!vhost.governs(&low, "dlq"));
+        assert!(vhost.governs(&high, "dlq"));
+    }
+
+    /// A queue declared without a type has its virtual host's default type, else classic.
+    #[test]
+    fn an_untyped_queue_has_the_vhost_default_type() {
+        let classic = policy(".*", "classic_queues", 0);
+        let mut vhost = Vhost::default();
+        vhost.queues.insert("dlq", None);
+        vhost.policies = vec![&classic];
+        assert!(vhost.governs(&classic, "dlq"));
+        vhost.default_type = Some("quorum");
+        assert!(!vhost.governs(&classic, "dlq"));
+    }
 }
