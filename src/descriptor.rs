@@ -26,6 +26,36 @@ pub struct Catalog {
     pub ingress: Ingress,
     /// Settings of the shared components (messaging, monitoring, security, argocd).
     pub components: crate::components::Settings,
+    /// The Kubernetes clusters environments run on (`cluster:` of an environment). Without
+    /// them there is one, ArgoCD's own (`components.argocd.server`), named `in-cluster`;
+    /// an entry with that server names it, every other entry is a cluster ArgoCD
+    /// registers and deploys the operators and shared components to.
+    #[serde(default)]
+    pub clusters: Vec<Cluster>,
+}
+
+/// One Kubernetes cluster ArgoCD deploys to.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cluster {
+    pub name: Name,
+    /// URL of its API server, as ArgoCD's `destination.server` names it.
+    pub server: String,
+    /// Where it runs: a label of its ArgoCD cluster Secret and of its Prometheus series.
+    pub region: String,
+    /// More labels of its ArgoCD cluster Secret (for ApplicationSet cluster generators).
+    #[serde(default)]
+    pub labels: IndexMap<String, String>,
+    /// URL at which the management cluster's Grafana reads this cluster's Prometheus
+    /// (an internal load balancer, a VPN route): needed for a remote cluster that hosts
+    /// environments.
+    #[serde(default)]
+    pub prometheus: Option<String>,
+    /// Mount of Vault's Kubernetes auth method that checks this cluster's service
+    /// account tokens (one mount per cluster: each verifies against its own API server);
+    /// default `<components.security.vault.authMountPath>-<name>` for a remote cluster.
+    #[serde(default)]
+    pub vault_auth_mount_path: Option<String>,
 }
 
 /// Facts that hold for the whole platform.
@@ -407,6 +437,9 @@ pub struct EnvironmentFile {
     pub gateway: Gateway,
     /// The environment's queues on the shared RabbitMQ cluster.
     pub messaging: Messaging,
+    /// The cluster it runs on, a name of the catalog's `clusters` (default: ArgoCD's own).
+    #[serde(default)]
+    pub cluster: Option<Name>,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]

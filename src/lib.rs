@@ -53,6 +53,9 @@ pub struct Target {
     pub name: String,
     pub kind: TargetKind,
     pub dir: String,
+    /// The cluster its objects are applied to (the Applications of every argocd folder
+    /// live in ArgoCD's own).
+    pub cluster: String,
 }
 
 /// Every file of one kustomization folder, `kustomization.yaml` last.
@@ -149,7 +152,8 @@ impl Platform {
                 build_environment(catalog, env, &templates, format, out)?
             }
             Target { name, dir, .. } => {
-                let k = components::kustomization(&project, &templates, name)?;
+                let (cluster, component) = components::of_target(&project, name);
+                let k = components::kustomization(&project, &templates, cluster, component)?;
                 let tree = tree::Tree {
                     kustomizations: vec![k],
                 };
@@ -228,17 +232,28 @@ impl Platform {
     }
 }
 
-/// Every target of a project: its environments, then the shared components.
+/// Every target of a project: its environments, then the shared components of each
+/// cluster that has them (ArgoCD's own first).
 pub fn targets(project: &model::Project) -> Vec<Target> {
+    let management = project.management().name;
     let environments = project.environments.iter().map(|e| Target {
         name: e.name.to_string(),
         kind: TargetKind::Environment,
         dir: objects::overlay_dir(e.name.as_str()),
+        cluster: project.cluster_of(e).name.to_owned(),
     });
-    let components = objects::components().iter().map(|c| Target {
-        name: (*c).to_owned(),
-        kind: TargetKind::Component,
-        dir: objects::component_dir(c),
+    let components = components::sites(project).into_iter().flat_map(|site| {
+        objects::components().iter().map(move |c| Target {
+            name: components::target_name(project, site, c),
+            kind: TargetKind::Component,
+            dir: components::component_dir(project, site, c),
+            cluster: if *c == components::ARGOCD {
+                management
+            } else {
+                site
+            }
+            .to_owned(),
+        })
     });
     environments.chain(components).collect()
 }

@@ -17,12 +17,39 @@ pub const DESCRIPTOR_DIR: &str = "environments";
 pub const CATALOG_FILE: &str = "platform.yaml";
 
 /// Every descriptor of a project, validated.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Project {
     pub root: PathBuf,
     pub catalog: Catalog,
     /// Environments sorted by name.
     pub environments: Vec<EnvironmentFile>,
+    /// The cluster the shared components are rendered for (`None`: ArgoCD's own, with
+    /// every environment); a scoped project ([`Project::scoped`]) holds only that
+    /// cluster's environments.
+    pub scope: Option<Scope>,
+}
+
+/// What a project scoped to one cluster still knows of the others.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub cluster: String,
+    /// The clusters that host an environment of the whole project.
+    pub hosts: BTreeSet<String>,
+}
+
+/// ArgoCD's name of its own cluster, when the catalog gives it none.
+pub const IN_CLUSTER: &str = "in-cluster";
+
+/// A cluster the project deploys to: a catalog entry, or ArgoCD's own when the catalog
+/// does not name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    pub name: &'a str,
+    pub server: &'a str,
+    pub spec: Option<&'a descriptor::Cluster>,
+    /// ArgoCD's own cluster (the management cluster): it needs no registration, runs
+    /// ArgoCD and Grafana, and its shared components stay in `manifests/<component>`.
+    pub management: bool,
 }
 
 /// A service with its references resolved.
@@ -109,19 +136,29 @@ impl Project {
         };
         check_catalog(catalog_source, &catalog, &mut problems);
         check_dashboards(root, catalog_source, &catalog, &mut problems);
+        check_clusters(catalog_source, &catalog, &environments, &mut problems);
+        let sites = sites(&catalog);
         let mut namespaces = BTreeMap::new();
         for (source, env) in &environments {
             check_environment(source, &catalog, env, &mut problems);
-            if let Some(other) = namespaces.insert(env.namespace.clone(), env.name.clone()) {
+            // Namespaces of different clusters are different namespaces.
+            let cluster = env.cluster.as_ref().map_or(sites[0].name, |c| c.as_str());
+            let key = (cluster, env.namespace.clone());
+            if let Some(other) = namespaces.insert(key, env.name.clone()) {
                 // Located only on a conflict: locating indexes the file's positions.
                 let here = source.locate(&KeyPath::root().key("namespace"));
+                let on = if catalog.clusters.is_empty() {
+                    String::new()
+                } else {
+                    format!(" on cluster `{cluster}`")
+                };
                 problems.push(source.render(
                     here,
                     &format!(
-                        "namespace `{}` is already used by environment `{other}`",
+                        "namespace `{}` is already used by environment `{other}`{on}",
                         env.namespace
                     ),
-                    Some("one namespace per environment"),
+                    Some("one namespace per environment on a cluster"),
                     None,
                 ));
             }
@@ -135,12 +172,115 @@ impl Project {
             root: root.to_owned(),
             catalog,
             environments,
+            scope: None,
         })
     }
 
     pub fn environment(&self, name: &str) -> Option<&EnvironmentFile> {
         self.environments.iter().find(|e| e.name.as_str() == name)
     }
+
+    /// Every cluster, ArgoCD's own first, then the catalog's others in their order.
+    pub fn clusters(&self) -> Vec<Site<'_>> {
+        sites(&self.catalog)
+    }
+
+    /// ArgoCD's own cluster.
+    pub fn management(&self) -> Site<'_> {
+        self.clusters()[0]
+    }
+
+    /// The cluster an environment runs on (its `cluster`, validated at load).
+    pub fn cluster_of(&self, env: &EnvironmentFile) -> Site<'_> {
+        let sites = self.clusters();
+        match &env.cluster {
+            Some(name) => *sites
+                .iter()
+                .find(|s| s.name == name.as_str())
+                .expect("validated"),
+            None => sites[0],
+        }
+    }
+
+    /// The cluster the shared components are rendered for.
+    pub fn site(&self) -> Site<'_> {
+        let sites = self.clusters();
+        match &self.scope {
+            Some(scope) => *sites
+                .iter()
+                .find(|s| s.name == scope.cluster)
+                .expect("a cluster"),
+            None => sites[0],
+        }
+    }
+
+    /// The clusters that host an environment.
+    fn hosts(&self) -> BTreeSet<String> {
+        match &self.scope {
+            Some(scope) => scope.hosts.clone(),
+            None => (self.environments.iter())
+                .map(|e| self.cluster_of(e).name.to_owned())
+                .collect(),
+        }
+    }
+
+    /// The clusters besides ArgoCD's own that host an environment: each gets the
+    /// operators and the shared components of its own.
+    pub fn remote_sites(&self) -> Vec<Site<'_>> {
+        let hosts = self.hosts();
+        let mut sites = self.clusters();
+        sites.retain(|s| !s.management && hosts.contains(s.name));
+        sites
+    }
+
+    /// The project as the shared components of `cluster` see it: only the environments
+    /// that run there.
+    pub fn scoped(&self, cluster: &str) -> Project {
+        let environments = self
+            .environments
+            .iter()
+            .filter(|e| self.cluster_of(e).name == cluster)
+            .cloned()
+            .collect();
+        Project {
+            root: self.root.clone(),
+            catalog: self.catalog.clone(),
+            environments,
+            scope: Some(Scope {
+                cluster: cluster.to_owned(),
+                hosts: self.hosts(),
+            }),
+        }
+    }
+}
+
+/// The clusters of a catalog, ArgoCD's own (the entry with its server, else the implicit
+/// `in-cluster`) first.
+fn sites<'a>(catalog: &'a Catalog) -> Vec<Site<'a>> {
+    let own = catalog.components.argocd.server.as_str();
+    let site = |spec: &'a descriptor::Cluster| Site {
+        name: spec.name.as_str(),
+        server: spec.server.as_str(),
+        spec: Some(spec),
+        management: spec.server == own,
+    };
+    let mut all: Vec<Site> = catalog.clusters.iter().map(site).collect();
+    match all.iter().position(|s| s.management) {
+        Some(i) => {
+            let management = all.remove(i);
+            all.insert(0, management);
+        }
+        None => all.insert(
+            0,
+            Site {
+                name: IN_CLUSTER,
+                server: own,
+                spec: None,
+                management: true,
+            },
+        ),
+    }
+    all
 }
 
 impl Catalog {
@@ -632,6 +772,78 @@ fn check_catalog(source: &Source, catalog: &Catalog, problems: &mut Vec<String>)
     ];
     for (key, resources) in data {
         c.resources(&root.key(key).key("resources"), resources);
+    }
+}
+
+/// The catalog's clusters: names and servers once each, `in-cluster` only for ArgoCD's
+/// own server; every environment names a cluster of the catalog; a remote cluster that
+/// hosts environments says where Grafana reads its Prometheus.
+fn check_clusters(
+    source: &Source,
+    catalog: &Catalog,
+    environments: &[(&Source, EnvironmentFile)],
+    problems: &mut Vec<String>,
+) {
+    let sites = sites(catalog);
+    let mut c = Checker { source, problems };
+    let clusters = KeyPath::root().key("clusters");
+    let entries = || catalog.clusters.iter().enumerate();
+    c.unique(
+        "cluster",
+        entries().map(|(i, k)| (clusters.index(i).key("name"), k.name.as_str())),
+    );
+    c.unique(
+        "cluster server",
+        entries().map(|(i, k)| (clusters.index(i).key("server"), k.server.as_str())),
+    );
+    let own = catalog.components.argocd.server.as_str();
+    for (i, cluster) in entries() {
+        if cluster.name.as_str() == IN_CLUSTER && cluster.server != own {
+            c.report(
+                &clusters.index(i).key("name"),
+                format!(
+                    "`{IN_CLUSTER}` names ArgoCD's own cluster, not `{}`",
+                    cluster.server
+                ),
+                &format!("another name, or server {own} (components.argocd.server)"),
+                None,
+            );
+        }
+    }
+    let names: Vec<&str> = sites.iter().map(|s| s.name).collect();
+    let mut hosted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (env_source, env) in environments {
+        let Some(name) = &env.cluster else {
+            continue;
+        };
+        if names.contains(&name.as_str()) {
+            hosted
+                .entry(name.as_str())
+                .or_default()
+                .push(env.name.as_str());
+        } else {
+            let mut checker = Checker {
+                source: env_source,
+                problems: &mut *c.problems,
+            };
+            let at = KeyPath::root().key("cluster");
+            checker.unresolved(&at, false, "cluster", name.as_str(), names.iter().copied());
+        }
+    }
+    for (i, cluster) in entries() {
+        let hosts = hosted.get(cluster.name.as_str());
+        if cluster.server != own && cluster.prometheus.is_none() && hosts.is_some() {
+            c.report(
+                &clusters.index(i),
+                format!(
+                    "cluster `{}` hosts {} but names no `prometheus`",
+                    cluster.name,
+                    hosts.map(|h| h.join(", ")).unwrap_or_default()
+                ),
+                "`prometheus: <URL>`, where the management cluster's Grafana reads its Prometheus",
+                None,
+            );
+        }
     }
 }
 

@@ -19,7 +19,7 @@ pub const PLACEHOLDER: &str = "CHANGE-ME";
 pub fn environment<'p>(project: &'p Project, name: &str) -> Result<&'p EnvironmentFile> {
     project.environment(name).ok_or_else(|| {
         let names = project.environments.iter().map(|e| e.name.as_str());
-        if crate::objects::components().contains(&name) {
+        if crate::objects::components().contains(&crate::components::of_target(project, name).1) {
             // A target, but not an environment: no closest-name guess.
             return Error::Usage(format!(
                 "`{name}` is a shared component, not an environment: this command takes an \

@@ -14,13 +14,20 @@
 //!   a later wave (or a person) deploys, an object whose health needs an object of a
 //!   later wave (an ExternalSecret's store, an Ingress's or Certificate's issuer);
 //! - every automated Application retries a failed sync with a backoff;
-//! - no Application installs a chart whose images are gone.
+//! - no Application installs a chart whose images are gone;
+//! - an Application deploying to another cluster finds it registered (a cluster Secret
+//!   synced in an earlier wave of the root).
+//!
+//! Each cluster is checked on its own: what an Application deploys there meets only the
+//! CRDs, stores and workloads of that cluster.
 
 use super::cluster::{Cluster, Placed, containers};
 use super::{Family, Finding};
 use crate::Target;
+use crate::components::argocd::CLUSTER_SECRET_LABEL;
 use crate::components::argocd::Chart;
 use crate::descriptor::Catalog;
+use crate::model::Site;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -58,6 +65,8 @@ const READINESS_WAITS_FOR_OUTPUTS: [(&str, &str); 3] = [
 /// An Application as ArgoCD reads it.
 struct App<'a> {
     placed: &'a Placed,
+    /// The cluster it deploys to (`spec.destination.server`).
+    server: &'a str,
     wave: i64,
     automated: bool,
     /// The target whose folder it syncs, for an Application of the platform's repository.
@@ -88,20 +97,24 @@ enum Provider<'a> {
     },
 }
 
-/// Findings of the bootstrap checks over the whole cluster.
-pub fn check(cluster: &Cluster, catalog: &Catalog, targets: &[Target]) -> Vec<Finding> {
+/// Findings of the bootstrap checks of the Applications deploying to `site`: `cluster`
+/// holds what `site` would hold and every Application (all live in ArgoCD's cluster).
+pub fn check(cluster: &Cluster, catalog: &Catalog, targets: &[Target], site: Site) -> Vec<Finding> {
     let mut out = Vec::new();
     let apps = applications(cluster, catalog, targets, &mut out);
-    for app in &apps {
+    for app in apps.iter().filter(|a| a.server == site.server) {
         permissions(cluster, app, &mut out);
         retry(app, &mut out);
         withdrawn(app, &mut out);
     }
-    parents(cluster, catalog, &apps, &mut out);
-    let providers = providers(cluster, catalog, &apps);
-    custom_resources(cluster, &apps, &providers, &mut out);
-    readiness(cluster, &apps, &mut out);
-    later_references(cluster, &apps, &mut out);
+    if site.management {
+        parents(cluster, catalog, &apps, &mut out);
+        registrations(cluster, &apps, site.server, &mut out);
+    }
+    let providers = providers(cluster, catalog, &apps, site);
+    custom_resources(cluster, &apps, &providers, site.server, &mut out);
+    readiness(cluster, &apps, site.server, &mut out);
+    later_references(cluster, &apps, site.server, &mut out);
     out
 }
 
@@ -152,12 +165,20 @@ fn applications<'a>(
                 format!("path `{path}` is no folder of the generated tree: the Application syncs nothing"),
             ));
         }
+        // By its source: the same operator is `<name>-<cluster>` on another cluster.
         let chart = charts
             .iter()
-            .find(|(_, c)| c.name.as_str() == placed.name() && c.repository == repo)
+            .find(|(_, c)| {
+                c.repository == repo
+                    && c.chart.as_deref() == source["chart"].as_str()
+                    && c.path.as_deref() == source["path"].as_str()
+            })
             .copied();
         apps.push(App {
             placed,
+            server: placed.object["spec"]["destination"]["server"]
+                .as_str()
+                .unwrap_or_default(),
             wave: wave(placed, out),
             automated: placed.object["spec"]["syncPolicy"]["automated"].is_object(),
             target,
@@ -466,21 +487,98 @@ fn parents(cluster: &Cluster, catalog: &Catalog, apps: &[App], out: &mut Vec<Fin
     }
 }
 
+/// The cluster Secret registering `server` with ArgoCD: a Secret of the cluster type, or
+/// an ExternalSecret whose template makes one.
+fn registration<'a>(cluster: &'a Cluster, server: &str) -> Option<&'a Placed> {
+    cluster.objects.iter().find(|p| {
+        let object = &p.object;
+        match (p.group(), p.kind()) {
+            ("", "Secret") => {
+                object["metadata"]["labels"][CLUSTER_SECRET_LABEL] == "cluster"
+                    && object["stringData"]["server"] == server
+            }
+            ("external-secrets.io", "ExternalSecret") => {
+                let template = &object["spec"]["target"]["template"];
+                template["metadata"]["labels"][CLUSTER_SECRET_LABEL] == "cluster"
+                    && template["data"]["server"] == server
+            }
+            _ => false,
+        }
+    })
+}
+
+/// An Application deploying to another cluster than ArgoCD's own (`own`) needs that
+/// cluster registered, by a cluster Secret its root ancestor's parent syncs in an earlier
+/// wave: ArgoCD cannot deploy to an unknown server, and the parent waits for ever.
+fn registrations(cluster: &Cluster, apps: &[App], own: &str, out: &mut Vec<Finding>) {
+    for app in apps.iter().filter(|a| a.server != own) {
+        let Some(secret) = registration(cluster, app.server) else {
+            out.push(Finding::new(
+                Family::Bootstrap,
+                app.placed,
+                "spec.destination.server",
+                format!(
+                    "no cluster Secret (label `{CLUSTER_SECRET_LABEL}: cluster`) registers \
+                     server `{}`: ArgoCD cannot deploy Application `{}`",
+                    app.server,
+                    app.name()
+                ),
+            ));
+            continue;
+        };
+        // The Application, or the parent it comes with, beside the registration.
+        let mut ancestor = app;
+        let mut seen = 0;
+        while ancestor.placed.target != secret.target && seen < apps.len() {
+            let Some(parent) = apps
+                .iter()
+                .find(|a| a.target == Some(ancestor.placed.target.as_str()))
+            else {
+                break;
+            };
+            ancestor = parent;
+            seen += 1;
+        }
+        if ancestor.placed.target != secret.target {
+            continue;
+        }
+        let secret_wave = wave(secret, &mut Vec::new());
+        if secret_wave >= ancestor.wave {
+            out.push(Finding::new(
+                Family::Bootstrap,
+                ancestor.placed,
+                format!("metadata.annotations.{WAVE}"),
+                format!(
+                    "Application `{}` (wave {}) deploys to `{}`, registered by {} in wave \
+                     {secret_wave}, not before: ArgoCD finds no such cluster and the parent \
+                     waits for ever",
+                    ancestor.name(),
+                    ancestor.wave,
+                    app.server,
+                    secret.reference()
+                ),
+            ));
+        }
+    }
+}
+
 /// Every API something installs, and what installs it.
 fn providers<'a>(
     cluster: &'a Cluster,
     catalog: &'a Catalog,
     apps: &[App],
+    site: Site,
 ) -> Vec<(String, Provider<'a>)> {
     let charts = &catalog.components.argocd.charts;
     let mut providers = Vec::new();
     for (_, chart) in charts.all() {
-        // ArgoCD is installed by hand before the bootstrap; a disabled chart is the
-        // cluster's own.
-        let pre_installed = !chart.enabled || std::ptr::eq(chart, &charts.argo_cd);
-        let app = apps
-            .iter()
-            .position(|a| a.chart.is_some_and(|(_, c)| std::ptr::eq(c, chart)));
+        // ArgoCD is installed by hand on its own cluster before the bootstrap; a disabled
+        // chart is every cluster's own.
+        let argo_cd = std::ptr::eq(chart, &charts.argo_cd);
+        let pre_installed = !chart.enabled || (argo_cd && site.management);
+        let app = apps.iter().position(|a| {
+            a.server == site.server && a.chart.is_some_and(|(_, c)| std::ptr::eq(c, chart))
+        });
         let provider = match (pre_installed, app) {
             (true, _) => Provider::Cluster,
             (false, Some(app)) => Provider::App(app),
@@ -510,7 +608,7 @@ fn providers<'a>(
         };
         if let Some(app) = apps
             .iter()
-            .position(|a| a.target == Some(placed.target.as_str()))
+            .position(|a| a.server == site.server && a.target == Some(placed.target.as_str()))
         {
             let wave = wave(placed, &mut Vec::new());
             providers.push((api, Provider::Object { app, wave, placed }));
@@ -554,9 +652,13 @@ fn custom_resources(
     cluster: &Cluster,
     apps: &[App],
     providers: &[(String, Provider)],
+    server: &str,
     out: &mut Vec<Finding>,
 ) {
     for (index, app) in apps.iter().enumerate() {
+        if app.server != server {
+            continue;
+        }
         if let Some((_, chart)) = app.chart {
             for used in &chart.uses {
                 let (group, kind) = used.split_once('/').unwrap_or((used, ""));
@@ -722,12 +824,12 @@ fn order(
 /// A child of a wave-gated parent whose readiness waits for every output to connect, with
 /// an output in a namespace only a later wave (or a person) deploys, never gets ready:
 /// the parent stops at its wave.
-fn readiness(cluster: &Cluster, apps: &[App], out: &mut Vec<Finding>) {
+fn readiness(cluster: &Cluster, apps: &[App], server: &str, out: &mut Vec<Finding>) {
     for workload in &cluster.workloads {
         let placed = &cluster.objects[workload.object];
         let Some(app) = apps
             .iter()
-            .find(|a| a.target == Some(placed.target.as_str()))
+            .find(|a| a.server == server && a.target == Some(placed.target.as_str()))
         else {
             continue;
         };
@@ -751,7 +853,10 @@ fn readiness(cluster: &Cluster, apps: &[App], out: &mut Vec<Finding>) {
             for namespace in downstream_namespaces(cluster, placed, spec, container) {
                 let deployers: Vec<&App> = apps
                     .iter()
-                    .filter(|a| a.spec()["destination"]["namespace"] == namespace.as_str())
+                    .filter(|a| {
+                        a.server == server
+                            && a.spec()["destination"]["namespace"] == namespace.as_str()
+                    })
                     .collect();
                 let late = deployers.iter().find(|d| !d.automated || d.wave > app.wave);
                 if deployers.is_empty() || late.is_some() {
@@ -928,10 +1033,10 @@ fn health_references(placed: &Placed) -> Vec<(String, &'static str, &str, &str, 
 
 /// A child of a wave-gated parent whose health needs an object that a later wave (or a
 /// person) deploys never gets healthy: the parent stops at its wave.
-fn later_references(cluster: &Cluster, apps: &[App], out: &mut Vec<Finding>) {
+fn later_references(cluster: &Cluster, apps: &[App], server: &str, out: &mut Vec<Finding>) {
     let deployer = |placed: &Placed| {
         apps.iter()
-            .find(|a| a.target == Some(placed.target.as_str()))
+            .find(|a| a.server == server && a.target == Some(placed.target.as_str()))
     };
     for placed in &cluster.objects {
         let Some(app) = deployer(placed) else {

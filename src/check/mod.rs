@@ -149,8 +149,34 @@ pub fn gather(platform: &Platform) -> Cluster {
 /// [`gather`], keeping only the objects `keep` accepts (dropped as each target is built,
 /// so a check that needs few kinds does not hold every object).
 pub fn gather_only(platform: &Platform, keep: impl Fn(&Placed) -> bool + Sync) -> Cluster {
+    gather_targets(platform, |_| true, keep)
+}
+
+/// What one Kubernetes cluster would hold: the objects of the targets applied to it
+/// (`keep` as in [`gather_only`]). A NetworkPolicy, a selector, a store's conditions only
+/// ever meet objects of their own cluster.
+pub fn gather_cluster(
+    platform: &Platform,
+    cluster: &str,
+    keep: impl Fn(&Placed) -> bool + Sync,
+) -> Cluster {
+    gather_targets(platform, |t| t.cluster == cluster, keep)
+}
+
+/// The objects of the targets `which` accepts, in the order of the project's targets
+/// (each keeps its index in that list).
+fn gather_targets(
+    platform: &Platform,
+    which: impl Fn(&Target) -> bool,
+    keep: impl Fn(&Placed) -> bool + Sync,
+) -> Cluster {
+    let chosen = platform
+        .targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| which(t));
     // Each target is built on its own core; the order of the list stays the targets'.
-    let builds = crate::parallel::map(platform.targets.iter().enumerate(), |(index, target)| {
+    let builds = crate::parallel::map(chosen, |(index, target)| {
         let built = platform.tree.build(&target.dir).into_iter().enumerate();
         let placed = built.map(|(position, object)| Placed {
             target: target.name.clone(),
@@ -172,45 +198,68 @@ pub struct Validation {
     pub unchecked_custom_resources: usize,
 }
 
-/// Checks the rendered objects of `targets`.
+/// Checks the rendered objects of `targets`, cluster by cluster: each check sees what its
+/// cluster would hold. The bootstrap reads, besides, the Applications deploying to the
+/// cluster (all in ArgoCD's own).
 pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> Result<Validation> {
-    let cluster = gather(platform);
-    let checked = |p: &&Placed| targets.iter().any(|t| t.name == p.target);
-    let objects: Vec<&Placed> = cluster.objects.iter().filter(checked).collect();
-    let mut findings = references::check(&cluster, &objects);
-    let unpinned_allowed = (platform.project.environments.iter())
-        .filter(|e| e.allow_unpinned_images)
-        .map(|e| e.namespace.as_str())
-        .collect();
-    findings.extend(policy::check(&cluster, &objects, &unpinned_allowed));
-    findings.extend(admission::check(&cluster, &objects));
-    findings.extend(names::check(&objects));
-    let ingress_namespace = platform.project.catalog.security.ingress_namespace.as_str();
-    findings.extend(wiring::check(&cluster, &objects, ingress_namespace));
-    let bootstrap = bootstrap::check(&cluster, &platform.project.catalog, &platform.targets);
-    findings.extend(
-        bootstrap
-            .into_iter()
-            .filter(|f| targets.iter().any(|t| t.name == f.target)),
-    );
+    let project = &platform.project;
+    let origins = origin::Origins::load(project)?;
+    let mut findings = Vec::new();
     let mut unchecked_custom_resources = 0;
-    match options.crd_schemas {
-        Some(dir) => findings.extend(schemas::check(dir, &cluster, &objects)?),
-        None => {
-            unchecked_custom_resources = (objects.iter())
-                .filter(|p| !schemas::built_in(p.group()))
-                .count();
+    for site in project.clusters() {
+        if !platform.targets.iter().any(|t| t.cluster == site.name) {
+            continue;
         }
-    }
-    let origins = origin::Origins::load(&platform.project)?;
-    for finding in &mut findings {
-        let placed = cluster
-            .at(finding.order.0, finding.order.1)
-            .expect("a finding names an object of the cluster");
-        finding.descriptor = match &finding.catalog_entry {
-            Some(keys) => Some(origins.describe_catalog(keys)),
-            None => origins.describe(placed, &finding.field),
+        let own = project.management().name;
+        let applications = |t: &Target| {
+            t.kind == crate::TargetKind::Component
+                && crate::components::of_target(project, &t.name).1 == crate::components::ARGOCD
         };
+        let cluster = gather_targets(
+            platform,
+            |t| t.cluster == site.name || (t.cluster == own && applications(t)),
+            |_| true,
+        );
+        let mut found = Vec::new();
+        let checked = |p: &&Placed| {
+            platform.targets[p.target_index].cluster == site.name
+                && targets.iter().any(|t| t.name == p.target)
+        };
+        let objects: Vec<&Placed> = cluster.objects.iter().filter(checked).collect();
+        found.extend(references::check(&cluster, &objects));
+        let unpinned_allowed = (project.environments.iter())
+            .filter(|e| e.allow_unpinned_images)
+            .map(|e| e.namespace.as_str())
+            .collect();
+        found.extend(policy::check(&cluster, &objects, &unpinned_allowed));
+        found.extend(admission::check(&cluster, &objects));
+        found.extend(names::check(&objects));
+        let ingress_namespace = project.catalog.security.ingress_namespace.as_str();
+        found.extend(wiring::check(&cluster, &objects, ingress_namespace));
+        let bootstrap = bootstrap::check(&cluster, &project.catalog, &platform.targets, site);
+        found.extend(
+            bootstrap
+                .into_iter()
+                .filter(|f| targets.iter().any(|t| t.name == f.target)),
+        );
+        match options.crd_schemas {
+            Some(dir) => found.extend(schemas::check(dir, &cluster, &objects)?),
+            None => {
+                unchecked_custom_resources += (objects.iter())
+                    .filter(|p| !schemas::built_in(p.group()))
+                    .count();
+            }
+        }
+        for finding in &mut found {
+            let placed = cluster
+                .at(finding.order.0, finding.order.1)
+                .expect("a finding names an object of the cluster");
+            finding.descriptor = match &finding.catalog_entry {
+                Some(keys) => Some(origins.describe_catalog(keys)),
+                None => origins.describe(placed, &finding.field),
+            };
+        }
+        findings.extend(found);
     }
     findings.sort_by(|a, b| {
         (a.order, &a.field, a.family, &a.message).cmp(&(b.order, &b.field, b.family, &b.message))

@@ -76,12 +76,13 @@ impl Origins<'_> {
 
     fn entry(&self, placed: &Placed, field: &str) -> Option<Entry<'_>> {
         let root = KeyPath::root();
-        if placed.target == ARGOCD {
+        let (_, component) = crate::components::of_target(self.project, &placed.target);
+        if component == ARGOCD {
             return self.argocd(placed, field);
         }
         let Some(env) = self.project.environment(&placed.target) else {
-            // A shared component: its settings in the catalog.
-            let component = root.key("components").key(&placed.target);
+            // A shared component (of any cluster): its settings in the catalog.
+            let component = root.key("components").key(component);
             if placed.name() == FLUENT_BIT
                 && field.ends_with("readinessProbe.httpGet.path")
                 && container_name(&placed.object, field) == Some(RELAY)
@@ -208,7 +209,23 @@ impl Origins<'_> {
         let catalog = &self.project.catalog;
         let settings = &catalog.components.argocd;
         let argocd = KeyPath::root().key("components").key(ARGOCD);
-        let name = placed.name();
+        // Another cluster's Applications are `<name>-<cluster>`; its registration and
+        // its parent Application `cluster-<cluster>` come from its catalog entry.
+        let (site, _) = crate::components::of_target(self.project, &placed.target);
+        let suffix = format!("-{site}");
+        let name = match placed.target.contains('/') {
+            true => placed.name().strip_suffix(&suffix).unwrap_or(placed.name()),
+            false => placed.name(),
+        };
+        let registered = catalog
+            .clusters
+            .iter()
+            .position(|c| name == crate::components::argocd::registration_name(c.name.as_str()));
+        if let Some(i) = registered {
+            let path = KeyPath::root().key("clusters").index(i);
+            let label = Some(catalog.clusters[i].name.to_string());
+            return Some(self.catalog_entry(path, label));
+        }
         let wave = field.starts_with("metadata.annotations");
         let retry = field.starts_with("spec.syncPolicy.retry");
         if placed.kind() == "AppProject" {
@@ -264,7 +281,7 @@ impl Origins<'_> {
             }
         }
         for env in &self.project.environments {
-            if name == environment_application_name(catalog, env) {
+            if placed.name() == environment_application_name(catalog, env) {
                 if wave {
                     return Some(self.catalog_entry(argocd.key("waves").key("environments"), None));
                 }

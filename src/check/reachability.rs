@@ -138,7 +138,9 @@ fn external_group(cluster: &Cluster, external: &External) -> Group {
 /// catalog names outside it (the ingress controller's namespace, the monitoring
 /// namespace, the RabbitMQ cluster's pods).
 pub fn environment(platform: &Platform, env: &EnvironmentFile) -> String {
-    let cluster = super::gather_only(platform, super::cluster::shapes_traffic);
+    // Only the policies and pods of the environment's own cluster.
+    let site = platform.project.cluster_of(env).name;
+    let cluster = super::gather_cluster(platform, site, super::cluster::shapes_traffic);
     render(
         &matrix(&cluster, env.namespace.as_str(), &externals(platform)),
         env.name.as_str(),

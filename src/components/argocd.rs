@@ -26,7 +26,7 @@ use super::{
 };
 use crate::descriptor::{Catalog, EnvironmentFile, Sync};
 use crate::error::Result;
-use crate::model::Project;
+use crate::model::{Project, Site};
 use crate::object::Object;
 use crate::scalar::Name;
 use crate::template::Templates;
@@ -262,10 +262,13 @@ impl Chart {
     }
 }
 
-/// `manifests/argocd`.
+/// `manifests/argocd`: ArgoCD, the operators, the AppProjects and the Applications of
+/// its own cluster; with other clusters hosting environments, their registrations
+/// (`clusters.yaml`) and one Application per cluster syncing `clusters/<cluster>/argocd`.
 pub fn files(project: &Project, templates: &Templates) -> Result<Vec<File>> {
     let catalog = &project.catalog;
     let settings = &catalog.components.argocd;
+    let own = project.management();
     let l = component_labels(catalog, ARGOCD);
     let mut install = vec![namespace(
         settings.namespace.as_str(),
@@ -276,24 +279,151 @@ pub fn files(project: &Project, templates: &Templates) -> Result<Vec<File>> {
         catalog,
         templates,
         &settings.charts.argo_cd,
+        own,
     )?);
     let mut operators = Vec::new();
     for (_, chart) in settings.charts.installed().skip(1) {
-        operators.extend(chart_application(catalog, templates, chart)?);
+        operators.extend(chart_application(catalog, templates, chart, own)?);
     }
     let mut applications = app_project(project, templates)?;
-    applications.extend(operator_projects(catalog, templates)?);
+    applications.extend(operator_projects(project, templates)?);
     for component in NAMES {
-        applications.extend(component_application(catalog, templates, component)?);
+        applications.extend(component_application(project, templates, own, component)?);
     }
     for env in &project.environments {
-        applications.extend(environment_application(catalog, templates, env)?);
+        if project.cluster_of(env).management {
+            applications.extend(environment_application(project, templates, env)?);
+        }
     }
-    Ok(vec![
+    let mut files = vec![
         File::new("argocd-install.yaml", install),
         File::new("operators.yaml", operators),
         File::new("applications.yaml", applications),
+    ];
+    let mut clusters = Vec::new();
+    for site in project.remote_sites() {
+        clusters.extend(registration(catalog, templates, site)?);
+        clusters.extend(cluster_application(project, templates, site)?);
+    }
+    if !clusters.is_empty() {
+        files.push(File::new("clusters.yaml", clusters));
+    }
+    Ok(files)
+}
+
+/// `clusters/<cluster>/argocd`: the Applications that deploy to another cluster (they
+/// live in ArgoCD's namespace of its own cluster): the operators but ArgoCD, the shared
+/// components of that cluster and its environments, in the waves of ArgoCD's own cluster.
+pub fn cluster_files(project: &Project, templates: &Templates, cluster: &str) -> Result<Vec<File>> {
+    let catalog = &project.catalog;
+    let settings = &catalog.components.argocd;
+    let site = *project
+        .clusters()
+        .iter()
+        .find(|s| s.name == cluster)
+        .expect("a cluster of the project");
+    let mut operators = Vec::new();
+    for (_, chart) in settings.charts.installed().skip(1) {
+        operators.extend(chart_application(catalog, templates, chart, site)?);
+    }
+    let mut applications = Vec::new();
+    for component in [SECURITY, MESSAGING, MONITORING] {
+        applications.extend(component_application(project, templates, site, component)?);
+    }
+    for env in &project.environments {
+        if project.cluster_of(env).name == cluster {
+            applications.extend(environment_application(project, templates, env)?);
+        }
+    }
+    Ok(vec![
+        File::new("operators.yaml", operators),
+        File::new("applications.yaml", applications),
     ])
+}
+
+#[derive(Serialize)]
+struct RegistrationContext<'a> {
+    name: String,
+    namespace: &'a str,
+    labels: &'a BTreeMap<String, String>,
+    wave: String,
+    refresh_interval: &'a str,
+    store: &'a str,
+    secret_labels: BTreeMap<String, String>,
+    cluster: &'a str,
+    server: &'a str,
+    remote_key: String,
+}
+
+/// The label that makes a Secret of ArgoCD's namespace a cluster registration.
+pub const CLUSTER_SECRET_LABEL: &str = "argocd.argoproj.io/secret-type";
+
+/// The registration of another cluster with ArgoCD: its cluster Secret (`name`,
+/// `server`, and `config`, the credentials ArgoCD connects with), built by the External
+/// Secrets operator from Vault (`<vaultPrefix>/argocd/cluster-<name>`, property
+/// `config`), so that no credential is in Git; in the components' wave, after the
+/// secret store, before the cluster's Application.
+fn registration(catalog: &Catalog, templates: &Templates, site: Site) -> Result<Vec<Object>> {
+    let settings = &catalog.components.argocd;
+    let spec = site.spec.expect("another cluster is a catalog entry");
+    let mut secret_labels = component_labels(catalog, ARGOCD);
+    secret_labels.insert(CLUSTER_SECRET_LABEL.into(), "cluster".into());
+    secret_labels.insert(REGION_LABEL.into(), spec.region.clone());
+    secret_labels.extend(spec.labels.clone());
+    let name = registration_name(site.name);
+    templates.objects(
+        "components/argocd/cluster-secret.yaml.j2",
+        &RegistrationContext {
+            remote_key: super::vault_key(catalog, ARGOCD, &name),
+            name,
+            namespace: settings.namespace.as_str(),
+            labels: &component_labels(catalog, ARGOCD),
+            wave: settings.waves.components.to_string(),
+            refresh_interval: &catalog.security.refresh_interval,
+            store: catalog.security.secret_store.as_str(),
+            secret_labels,
+            cluster: site.name,
+            server: site.server,
+        },
+    )
+}
+
+/// The label of a cluster Secret naming the cluster's region.
+pub const REGION_LABEL: &str = "topology.kubernetes.io/region";
+
+/// `cluster-<name>`: the registration's ExternalSecret and Secret.
+pub fn registration_name(cluster: &str) -> String {
+    format!("cluster-{cluster}")
+}
+
+/// The Application syncing `clusters/<cluster>/argocd` into ArgoCD's namespace: the
+/// wave-gated parent of that cluster's Applications, after its registration.
+fn cluster_application(
+    project: &Project,
+    templates: &Templates,
+    site: Site,
+) -> Result<Vec<Object>> {
+    let catalog = &project.catalog;
+    let settings = &catalog.components.argocd;
+    let folder = super::component_dir(project, site.name, ARGOCD);
+    application(
+        templates,
+        &ApplicationContext {
+            name: &registration_name(site.name),
+            namespace: settings.namespace.as_str(),
+            labels: &component_labels(catalog, ARGOCD),
+            wave: settings.waves.environments.to_string(),
+            project: settings.project.as_str(),
+            source: git_source(catalog, &folder),
+            server: project.management().server,
+            destination: settings.namespace.as_str(),
+            sync_policy: SyncPolicy::from(
+                &settings.component_sync,
+                Vec::new(),
+                settings.retry.as_ref(),
+            ),
+        },
+    )
 }
 
 /// The Application of the Git-sourced folder `path` or of a Helm chart.
@@ -396,6 +526,7 @@ fn chart_application(
     catalog: &Catalog,
     templates: &Templates,
     chart: &Chart,
+    site: Site,
 ) -> Result<Vec<Object>> {
     let settings = &catalog.components.argocd;
     let mut sync_policy = SyncPolicy::from(
@@ -435,13 +566,13 @@ fn chart_application(
     application(
         templates,
         &ApplicationContext {
-            name: chart.name.as_str(),
+            name: &on_site(chart.name.as_str(), site),
             namespace: settings.namespace.as_str(),
             labels: &component_labels(catalog, ARGOCD),
             wave: chart.wave.to_string(),
             project: chart.project(settings),
             source,
-            server: &settings.server,
+            server: site.server,
             destination: chart.namespace(),
             sync_policy,
         },
@@ -518,6 +649,16 @@ pub fn component_application_name(component: &str) -> String {
     format!("platform-{component}")
 }
 
+/// The name of an Application of ArgoCD's own cluster, or `<name>-<cluster>` for the same
+/// Application deploying to another cluster (all live in ArgoCD's namespace).
+pub fn on_site(name: &str, site: Site) -> String {
+    if site.management {
+        name.to_owned()
+    } else {
+        format!("{name}-{}", site.name)
+    }
+}
+
 /// Name of an environment's Application, as the seed names it.
 pub fn environment_application_name(catalog: &Catalog, env: &EnvironmentFile) -> String {
     format!("{}-{}", catalog.platform.name, env.name)
@@ -534,42 +675,55 @@ fn component_namespace<'a>(catalog: &'a Catalog, component: &str) -> &'a str {
 }
 
 fn component_application(
-    catalog: &Catalog,
+    project: &Project,
     templates: &Templates,
+    site: Site,
     component: &str,
 ) -> Result<Vec<Object>> {
+    let catalog = &project.catalog;
     let settings = &catalog.components.argocd;
     let wave = if component == SECURITY {
         settings.waves.security
     } else {
         settings.waves.components
     };
+    // Security's objects are cluster-scoped: on another cluster, no namespace to create.
+    let sync_options = if site.management || component != SECURITY {
+        vec!["CreateNamespace=true"]
+    } else {
+        Vec::new()
+    };
     application(
         templates,
         &ApplicationContext {
-            name: &component_application_name(component),
+            name: &on_site(&component_application_name(component), site),
             namespace: settings.namespace.as_str(),
             labels: &component_labels(catalog, ARGOCD),
             wave: wave.to_string(),
             project: settings.project.as_str(),
-            source: git_source(catalog, &crate::objects::component_dir(component)),
-            server: &settings.server,
+            source: git_source(
+                catalog,
+                &super::component_dir(project, site.name, component),
+            ),
+            server: site.server,
             destination: component_namespace(catalog, component),
             sync_policy: SyncPolicy::from(
                 &settings.component_sync,
-                vec!["CreateNamespace=true"],
+                sync_options,
                 settings.retry.as_ref(),
             ),
         },
     )
 }
 
-/// An environment's Application: its overlay, its namespace, its own sync policy.
+/// An environment's Application: its overlay, its namespace on its cluster, its own sync
+/// policy.
 fn environment_application(
-    catalog: &Catalog,
+    project: &Project,
     templates: &Templates,
     env: &EnvironmentFile,
 ) -> Result<Vec<Object>> {
+    let catalog = &project.catalog;
     let settings = &catalog.components.argocd;
     application(
         templates,
@@ -580,7 +734,7 @@ fn environment_application(
             wave: settings.waves.environments.to_string(),
             project: settings.project.as_str(),
             source: git_source(catalog, &crate::objects::overlay_dir(env.name.as_str())),
-            server: &settings.server,
+            server: project.cluster_of(env).server,
             destination: env.namespace.as_str(),
             sync_policy: SyncPolicy::from(
                 &env.sync,
@@ -609,23 +763,43 @@ struct ProjectContext<'a> {
     labels: &'a BTreeMap<String, String>,
     description: String,
     source_repos: Vec<&'a str>,
-    server: &'a str,
-    destinations: Vec<String>,
+    destinations: Vec<Destination<'a>>,
     sync_windows: Vec<SyncWindow<'a>>,
 }
 
-/// The platform's AppProject: the catalog's repository as the only source, the
-/// environments' and components' namespaces as destinations, and each environment's sync
-/// window (the production approval gate: automated syncs only inside it).
+/// A namespace of a cluster an AppProject permits.
+#[derive(Serialize, PartialEq, Clone)]
+struct Destination<'a> {
+    server: &'a str,
+    namespace: String,
+}
+
+/// The platform's AppProject: the catalog's repository as the only source, on each
+/// cluster its environments' and the components' namespaces (and on ArgoCD's own, its
+/// namespace for the other clusters' Applications) as destinations, and each
+/// environment's sync window (the production approval gate: automated syncs only inside
+/// it).
 fn app_project(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
     let catalog = &project.catalog;
     let settings = &catalog.components.argocd;
-    let mut destinations = environment_namespaces(project);
-    destinations.extend(
-        NAMES
-            .iter()
-            .map(|c| component_namespace(catalog, c).to_owned()),
-    );
+    let mut destinations = Vec::new();
+    for site in super::sites(project) {
+        let server = (project.clusters().iter())
+            .find(|s| s.name == site)
+            .expect("a cluster")
+            .server;
+        let mut namespaces = environment_namespaces(&project.scoped(site));
+        namespaces.extend(
+            NAMES
+                .iter()
+                .map(|c| component_namespace(catalog, c).to_owned()),
+        );
+        destinations.extend(
+            namespaces
+                .into_iter()
+                .map(|namespace| Destination { server, namespace }),
+        );
+    }
     dedup(&mut destinations);
     let sync_windows = project
         .environments
@@ -651,7 +825,6 @@ fn app_project(project: &Project, templates: &Templates) -> Result<Vec<Object>> 
                 catalog.platform.name
             ),
             source_repos: vec![catalog.platform.git.repository.as_str()],
-            server: &settings.server,
             destinations,
             sync_windows,
         },
@@ -659,9 +832,12 @@ fn app_project(project: &Project, templates: &Templates) -> Result<Vec<Object>> 
 }
 
 /// The operators' AppProjects (`operatorProject`, and each a chart names): their
-/// charts' repositories as sources, and as destinations each chart's namespace and those
-/// its templates write to whatever the values (`charts.*.namespaces`), nothing more.
-fn operator_projects(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
+/// charts' repositories as sources, and as destinations, on every cluster the chart is
+/// installed on (ArgoCD's own everywhere, the others but ArgoCD itself), each chart's
+/// namespace and those its templates write to whatever the values
+/// (`charts.*.namespaces`), nothing more.
+fn operator_projects(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
+    let catalog = &project.catalog;
     let settings = &catalog.components.argocd;
     let mut names: Vec<&str> = settings
         .charts
@@ -669,6 +845,8 @@ fn operator_projects(catalog: &Catalog, templates: &Templates) -> Result<Vec<Obj
         .map(|(_, c)| c.project(settings))
         .collect();
     dedup(&mut names);
+    let mut sites = vec![project.management()];
+    sites.extend(project.remote_sites());
     let mut objects = Vec::new();
     for name in names {
         let mut source_repos = Vec::new();
@@ -679,7 +857,19 @@ fn operator_projects(catalog: &Catalog, templates: &Templates) -> Result<Vec<Obj
             .collect();
         for chart in &charts {
             source_repos.push(chart.repository.as_str());
-            destinations.extend(chart.permitted_namespaces());
+        }
+        for site in &sites {
+            for chart in &charts {
+                let argo_cd = std::ptr::eq(*chart, &settings.charts.argo_cd);
+                if site.management || !argo_cd {
+                    destinations.extend(chart.permitted_namespaces().into_iter().map(
+                        |namespace| Destination {
+                            server: site.server,
+                            namespace,
+                        },
+                    ));
+                }
+            }
         }
         dedup(&mut source_repos);
         dedup(&mut destinations);
@@ -696,7 +886,6 @@ fn operator_projects(catalog: &Catalog, templates: &Templates) -> Result<Vec<Obj
                     operators.join(", ")
                 ),
                 source_repos,
-                server: &settings.server,
                 destinations,
                 sync_windows: Vec::new(),
             },

@@ -56,32 +56,78 @@ pub struct PodSecurityLabels {
     pub warn: PodSecurity,
 }
 
-/// The kustomization of the component `name` (one of `NAMES`), rendering only it.
+/// The kustomization of the component `name` (one of `NAMES`) of `cluster`, rendering
+/// only it: ArgoCD's own cluster's in `manifests/<name>`, another cluster's in
+/// `clusters/<cluster>/<name>`, each seeing only the environments of its cluster. The
+/// argocd folder of another cluster holds the Applications that deploy to it (they live
+/// in ArgoCD's own cluster).
 pub fn kustomization(
     project: &Project,
     templates: &Templates,
+    cluster: &str,
     name: &str,
 ) -> Result<Kustomization> {
+    let scoped = project.scoped(cluster);
+    let management = project.management().name == cluster;
     let resources = match name {
-        MESSAGING => messaging::files(project, templates)?,
-        MONITORING => monitoring::files(project, templates)?,
-        SECURITY => security::files(project, templates)?,
-        ARGOCD => argocd::files(project, templates)?,
+        MESSAGING => messaging::files(&scoped, templates)?,
+        MONITORING => monitoring::files(&scoped, templates)?,
+        SECURITY => security::files(&scoped, templates)?,
+        ARGOCD if management => argocd::files(project, templates)?,
+        ARGOCD => argocd::cluster_files(project, templates, cluster)?,
         _ => unreachable!("`{name}` is not a shared component"),
     };
     Ok(Kustomization {
-        dir: crate::objects::component_dir(name),
+        dir: component_dir(project, cluster, name),
         resources,
         ..Default::default()
     })
 }
 
-/// One kustomization per shared component, in `NAMES` order.
+/// The folder of the component `name` of `cluster`.
+pub fn component_dir(project: &Project, cluster: &str, name: &str) -> String {
+    if project.management().name == cluster {
+        crate::objects::component_dir(name)
+    } else {
+        format!("clusters/{cluster}/{name}")
+    }
+}
+
+/// The target of the component `name` of `cluster`: `<name>` on ArgoCD's own cluster,
+/// `<cluster>/<name>` on another.
+pub fn target_name(project: &Project, cluster: &str, name: &str) -> String {
+    if project.management().name == cluster {
+        name.to_owned()
+    } else {
+        format!("{cluster}/{name}")
+    }
+}
+
+/// The cluster and component a component target names (see [`target_name`]).
+pub fn of_target<'p>(project: &'p Project, target: &'p str) -> (&'p str, &'p str) {
+    target
+        .split_once('/')
+        .unwrap_or((project.management().name, target))
+}
+
+/// One kustomization per shared component of every cluster that has them (ArgoCD's own,
+/// then each other cluster hosting an environment), in `NAMES` order.
 pub fn kustomizations(project: &Project, templates: &Templates) -> Result<Vec<Kustomization>> {
-    NAMES
-        .iter()
-        .map(|name| kustomization(project, templates, name))
-        .collect()
+    let mut all = Vec::new();
+    for site in sites(project) {
+        for name in NAMES {
+            all.push(kustomization(project, templates, site, name)?);
+        }
+    }
+    Ok(all)
+}
+
+/// The clusters with shared components: ArgoCD's own, then each other one that hosts an
+/// environment.
+pub fn sites(project: &Project) -> Vec<&str> {
+    let mut sites = vec![project.management().name];
+    sites.extend(project.remote_sites().iter().map(|s| s.name));
+    sites
 }
 
 /// Labels of every object of a component: the platform's, plus which component owns it.
@@ -142,7 +188,8 @@ pub fn namespace(
     })
 }
 
-/// The app namespace of every environment, in the project's (name) order.
+/// The app namespace of every environment, in the project's (name) order (of a scoped
+/// project: every environment of its cluster).
 pub fn environment_namespaces(project: &Project) -> Vec<String> {
     project
         .environments

@@ -158,17 +158,31 @@ struct StoreContext<'a> {
 }
 
 /// The ClusterSecretStore `vault-backend`, usable only from the namespaces that hold
-/// ExternalSecrets: every environment's and the monitoring component's.
+/// ExternalSecrets: every environment's of its cluster and the monitoring component's
+/// (on ArgoCD's own cluster, ArgoCD's for the other clusters' registrations). Vault
+/// checks the operator's token against one cluster per auth mount: each cluster has its
+/// own.
 fn secret_store(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
     let catalog = &project.catalog;
+    let site = project.site();
     let mut namespaces = environment_namespaces(project);
     namespaces.push(catalog.security.monitoring_namespace.to_string());
+    if site.management && !project.remote_sites().is_empty() {
+        namespaces.push(catalog.components.argocd.namespace.to_string());
+    }
+    let mut vault = catalog.components.security.vault.clone();
+    let mount = site.spec.and_then(|c| c.vault_auth_mount_path.clone());
+    if let Some(mount) = mount {
+        vault.auth_mount_path = mount;
+    } else if !site.management {
+        vault.auth_mount_path = format!("{}-{}", vault.auth_mount_path, site.name);
+    }
     templates.objects(
         "components/security/cluster-secret-store.yaml.j2",
         &StoreContext {
             name: catalog.security.secret_store.as_str(),
             labels: &component_labels(catalog, SECURITY),
-            vault: &catalog.components.security.vault,
+            vault: &vault,
             operator_namespace: catalog
                 .components
                 .argocd

@@ -289,8 +289,8 @@ fn destination_outside_the_project_is_found() {
     let project = Scratch::new();
     project.edit(
         "templates/components/argocd/app-project.yaml.j2",
-        "      namespace: {{ destination | tojson }}",
-        "      namespace: {{ (destination ~ \"-x\") | tojson }}",
+        "      namespace: {{ destination.namespace | tojson }}",
+        "      namespace: {{ (destination.namespace ~ \"-x\") | tojson }}",
     );
     let result = validate(&project);
     assert_finding(

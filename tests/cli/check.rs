@@ -433,7 +433,7 @@ fn literal_credential_in_environment_is_found() {
 // --- custom resources against their schemas ------------------------------------------
 
 /// The schema folder CI provides through `PLATGEN_CRD_SCHEMAS`, when it is there.
-fn crd_schemas(test: &str) -> Option<PathBuf> {
+pub(crate) fn crd_schemas(test: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("PLATGEN_CRD_SCHEMAS")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)

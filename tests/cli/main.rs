@@ -5,6 +5,7 @@ mod backup;
 mod bootstrap;
 mod build;
 mod check;
+mod clusters;
 mod components;
 mod conformance;
 mod crosscheck;

@@ -30,12 +30,20 @@ fn target_dirs(root: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn kubectl_kustomize_prints_exactly_what_build_prints() {
-    if !kubectl_available() {
-        let test = "kubectl_kustomize_prints_exactly_what_build_prints";
-        skip(test, "kubectl not found", &[REQUIRE]);
-        return;
-    }
+    let test = "kubectl_kustomize_prints_exactly_what_build_prints";
     let project = Scratch::new();
+    let failures = kustomize_differences(test, &project);
+    assert!(failures.is_empty(), "{failures}");
+}
+
+/// Writes the tree of `project`, then builds every target's folder with `kubectl
+/// kustomize`: the diffs from `platgen build` (empty when every target agrees, or when
+/// kubectl is missing and the test is skipped).
+pub(crate) fn kustomize_differences(test: &str, project: &Scratch) -> String {
+    if !kubectl_available() {
+        skip(test, "kubectl not found", &[REQUIRE]);
+        return String::new();
+    }
     project.run(&["write"]).code(0);
     let mut failures = String::new();
     for (target, dir) in target_dirs(project.path()) {
@@ -59,7 +67,7 @@ fn kubectl_kustomize_prints_exactly_what_build_prints() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{failures}");
+    failures
 }
 
 #[test]
