@@ -46,16 +46,28 @@ pub struct Cluster {
     /// More labels of its ArgoCD cluster Secret (for ApplicationSet cluster generators).
     #[serde(default)]
     pub labels: IndexMap<String, String>,
-    /// URL at which the management cluster's Grafana reads this cluster's Prometheus
-    /// (an internal load balancer, a VPN route): needed for a remote cluster that hosts
-    /// environments.
+    /// How the management cluster's Grafana reads this cluster's Prometheus: needed for
+    /// another cluster than ArgoCD's own that hosts environments.
     #[serde(default)]
-    pub prometheus: Option<String>,
+    pub prometheus: Option<ClusterPrometheus>,
     /// Mount of Vault's Kubernetes auth method that checks this cluster's service
     /// account tokens (one mount per cluster: each verifies against its own API server);
     /// default `<components.security.vault.authMountPath>-<name>` for a remote cluster.
     #[serde(default)]
     pub vault_auth_mount_path: Option<String>,
+}
+
+/// A cluster's Prometheus as the management cluster's Grafana reads it: through the
+/// load balancer `prometheus-remote` of that cluster, open to Grafana's addresses only.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterPrometheus {
+    /// The DNS name of the load balancer's address: Grafana reads
+    /// `http://<host>:9090` (plain HTTP, as Prometheus serves it: over a private network).
+    pub host: String,
+    /// The addresses Grafana connects from (CIDRs of the management cluster's nodes or
+    /// NAT gateway): the load balancer's source ranges and the NetworkPolicy's peers.
+    pub clients: Vec<String>,
 }
 
 /// Facts that hold for the whole platform.

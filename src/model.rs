@@ -831,18 +831,50 @@ fn check_clusters(
         }
     }
     for (i, cluster) in entries() {
+        let at = clusters.index(i);
         let hosts = hosted.get(cluster.name.as_str());
         if cluster.server != own && cluster.prometheus.is_none() && hosts.is_some() {
             c.report(
-                &clusters.index(i),
+                &at,
                 format!(
                     "cluster `{}` hosts {} but names no `prometheus`",
                     cluster.name,
                     hosts.map(|h| h.join(", ")).unwrap_or_default()
                 ),
-                "`prometheus: <URL>`, where the management cluster's Grafana reads its Prometheus",
+                "`prometheus: {host, clients}`: where and from which addresses the management \
+                 cluster's Grafana reads its Prometheus",
                 None,
             );
+        }
+        let Some(prometheus) = &cluster.prometheus else {
+            continue;
+        };
+        let at = at.key("prometheus");
+        if !is_dns_name(&prometheus.host) {
+            c.report(
+                &at.key("host"),
+                format!("`{}` is not a host name", prometheus.host),
+                "the DNS name of the cluster's `prometheus-remote` load balancer",
+                None,
+            );
+        }
+        if prometheus.clients.is_empty() {
+            c.report(
+                &at.key("clients"),
+                "no client addresses".into(),
+                "the CIDRs the management cluster's Grafana connects from",
+                None,
+            );
+        }
+        for (j, cidr) in prometheus.clients.iter().enumerate() {
+            if !is_cidr(cidr) {
+                c.report(
+                    &at.key("clients").index(j),
+                    format!("`{cidr}` is not an address range"),
+                    "a CIDR such as 10.0.0.0/8 or 2001:db8::/32",
+                    None,
+                );
+            }
         }
     }
 }

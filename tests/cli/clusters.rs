@@ -10,6 +10,8 @@ use serde_json::Value;
 const CATALOG: &str = "environments/platform.yaml";
 const EU: &str = "https://eu-1.k8s.yourdomain.com";
 const US: &str = "https://us-1.k8s.yourdomain.com";
+/// Where the management cluster's Grafana connects from.
+const GRAFANA: &str = "203.0.113.0/28";
 
 /// The README's example: clusters `eu-1` and `us-1` besides ArgoCD's own, production on
 /// `eu-1`, a copy of it `production-us` on `us-1`; development and staging stay in-cluster.
@@ -20,9 +22,9 @@ fn several_clusters() -> Scratch {
         CATALOG,
         &format!(
             "{catalog}\nclusters:\n  - name: eu-1\n    server: {EU}\n    region: eu-west-1\n    \
-             prometheus: https://prometheus.eu-1.internal.yourdomain.com\n  - name: us-1\n    \
-             server: {US}\n    region: us-east-1\n    \
-             prometheus: https://prometheus.us-1.internal.yourdomain.com\n"
+             prometheus: {{host: prometheus.eu-1.internal.yourdomain.com, clients: [{GRAFANA}]}}\n  \
+             - name: us-1\n    server: {US}\n    region: us-east-1\n    \
+             prometheus: {{host: prometheus.us-1.internal.yourdomain.com, clients: [{GRAFANA}]}}\n"
         ),
     );
     let production = project.read("environments/production.yaml");
@@ -380,4 +382,81 @@ fn application_to_an_unregistered_cluster_is_found() {
             "= field: spec.destination.server",
         ],
     );
+}
+
+#[test]
+fn each_cluster_reports_its_series_to_the_management_grafana() {
+    let project = several_clusters();
+    let us = objects(&project, "us-1/monitoring");
+    let prometheus = named(&us, "Prometheus", "e-commerce");
+    assert_eq!(
+        prometheus["spec"]["externalLabels"],
+        serde_json::json!({"cluster": "us-1", "region": "us-east-1"})
+    );
+    // Reachable from Grafana's addresses only: the load balancer and the policy agree.
+    let service = named(&us, "Service", "prometheus-remote");
+    assert_eq!(service["spec"]["type"], "LoadBalancer");
+    assert_eq!(
+        service["spec"]["loadBalancerSourceRanges"],
+        serde_json::json!([GRAFANA])
+    );
+    let policy = named(&us, "NetworkPolicy", "prometheus-traffic");
+    let peers = &policy["spec"]["ingress"][0]["from"];
+    assert!(
+        peers
+            .as_array()
+            .expect("peers")
+            .iter()
+            .any(|p| p["ipBlock"]["cidr"] == GRAFANA),
+        "{peers}"
+    );
+    let own = objects(&project, "monitoring");
+    let prometheus = named(&own, "Prometheus", "e-commerce");
+    assert_eq!(
+        prometheus["spec"]["externalLabels"],
+        serde_json::json!({"cluster": "in-cluster"})
+    );
+    assert!(
+        !own.iter()
+            .any(|o| o["metadata"]["name"] == "prometheus-remote")
+    );
+    let datasources = named(&own, "ConfigMap", "grafana-datasources")["data"]["datasources.yaml"]
+        .as_str()
+        .expect("text");
+    let datasources: Value = serde_yaml::from_str(datasources).expect("YAML");
+    let urls: Vec<&str> = datasources["datasources"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|d| d["type"] == "prometheus")
+        .map(|d| d["url"].as_str().expect("url"))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "http://prometheus-operated.monitoring.svc:9090",
+            "http://prometheus.eu-1.internal.yourdomain.com:9090",
+            "http://prometheus.us-1.internal.yourdomain.com:9090",
+        ]
+    );
+    // The other clusters' Grafana reads their own Prometheus only.
+    let eu = objects(&project, "eu-1/monitoring");
+    let text = named(&eu, "ConfigMap", "grafana-datasources")["data"]["datasources.yaml"]
+        .as_str()
+        .expect("text")
+        .to_owned();
+    assert!(!text.contains("internal.yourdomain.com"));
+}
+
+#[test]
+fn another_cluster_hosting_environments_needs_its_prometheus() {
+    let project = several_clusters();
+    project.edit(
+        CATALOG,
+        &format!("    prometheus: {{host: prometheus.us-1.internal.yourdomain.com, clients: [{GRAFANA}]}}\n"),
+        "",
+    );
+    validate(&project)
+        .code(1)
+        .stderr_has("cluster `us-1` hosts production-us but names no `prometheus`");
 }

@@ -5,6 +5,8 @@ use super::*;
 #[derive(Serialize)]
 struct DatasourcesContext {
     prometheus: String,
+    /// The other clusters' Prometheus (on the management cluster).
+    clusters: Vec<clusters::ClusterDatasource>,
     alertmanager: String,
     jaeger: String,
     scrape_interval: String,
@@ -33,6 +35,7 @@ pub(super) fn grafana(project: &Project, templates: &Templates) -> Result<Vec<Ob
             datasources_name,
             &DatasourcesContext {
                 prometheus: prometheus_url(catalog),
+                clusters: clusters::datasources(project),
                 alertmanager: format!("http://alertmanager-operated.{ns}.svc:{ALERTMANAGER_PORT}"),
                 jaeger: format!("http://{JAEGER}-query.{ns}.svc:{JAEGER_QUERY}"),
                 scrape_interval: monitoring.scrape_interval.clone(),

@@ -52,6 +52,7 @@ use crate::template::Templates;
 use crate::tree::File;
 
 mod alerting;
+mod clusters;
 mod grafana;
 mod logging;
 mod network;
@@ -113,7 +114,7 @@ pub fn files(project: &Project, templates: &Templates) -> Result<Vec<File>> {
     let ns = catalog.security.monitoring_namespace.as_str();
     let l = component_labels(catalog, MONITORING);
     let mut stack = vec![namespace(ns, settings.pod_security, &l)];
-    stack.extend(prometheus::prometheus(catalog, templates)?);
+    stack.extend(prometheus::prometheus(project, templates)?);
     stack.extend(prometheus::monitors(project, templates)?);
     Ok(vec![
         File::new("prometheus-stack.yaml", stack),

@@ -5,7 +5,9 @@ use super::*;
 /// One policy per workload of the namespace, each admitting exactly its callers:
 /// Grafana from the ingress controller, Prometheus from Grafana, Alertmanager from
 /// Prometheus, Grafana and its own replicas, Jaeger's collector from the environments'
-/// services and its query from Grafana, FluentBit's metrics from Prometheus.
+/// services and its query from Grafana, FluentBit's metrics from Prometheus. With
+/// several clusters (`clusters`): another cluster's Prometheus admits the management
+/// cluster's Grafana, whose egress reaches out to them.
 ///
 /// Egress is restricted where every destination is in the cluster and known (Grafana,
 /// Jaeger). Prometheus scrapes nodes (kubelet, node exporter on the host network) and the
@@ -66,24 +68,32 @@ pub(super) fn network_policies(project: &Project) -> Vec<Object> {
                 )],
                 vec![tcp(GRAFANA_PORT)],
             )],
-            Some(vec![
-                dns_egress(),
-                to(
-                    vec![local_pods(prometheus.clone())],
-                    vec![tcp(PROMETHEUS_PORT)],
-                ),
-                to(
-                    vec![local_pods(alertmanager.clone())],
-                    vec![tcp(ALERTMANAGER_PORT)],
-                ),
-                to(vec![local_pods(jaeger.clone())], vec![tcp(JAEGER_QUERY)]),
-            ]),
+            Some(
+                [
+                    dns_egress(),
+                    to(
+                        vec![local_pods(prometheus.clone())],
+                        vec![tcp(PROMETHEUS_PORT)],
+                    ),
+                    to(
+                        vec![local_pods(alertmanager.clone())],
+                        vec![tcp(ALERTMANAGER_PORT)],
+                    ),
+                    to(vec![local_pods(jaeger.clone())], vec![tcp(JAEGER_QUERY)]),
+                ]
+                .into_iter()
+                .chain(clusters::grafana_egress(project))
+                .collect(),
+            ),
         ),
         policy(
             "prometheus",
             &prometheus,
             vec![from(
-                vec![local_pods(grafana.clone())],
+                [local_pods(grafana.clone())]
+                    .into_iter()
+                    .chain(clusters::prometheus_clients(project))
+                    .collect(),
                 vec![tcp(PROMETHEUS_PORT)],
             )],
             None,

@@ -17,13 +17,16 @@ struct PrometheusContext<'a> {
     storage: serde_json::Value,
     security_context: serde_json::Value,
     affinity: serde_json::Value,
+    external_labels: Option<BTreeMap<String, String>>,
 }
 
 /// Prometheus (2 replicas, 30 days, 50Gi each) with the cluster-wide read access service
 /// discovery needs; it selects every monitor and rule of its own namespace, where all of
 /// the platform's live (kube-prometheus-stack's node exporter and kube-state-metrics
-/// monitors included).
-pub(super) fn prometheus(catalog: &Catalog, templates: &Templates) -> Result<Vec<Object>> {
+/// monitors included). With several clusters it labels what it sends out with its
+/// cluster, and another cluster's is reachable from the management cluster's Grafana.
+pub(super) fn prometheus(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
+    let catalog = &project.catalog;
     let settings = &catalog.components.monitoring.prometheus;
     let ns = catalog.security.monitoring_namespace.as_str();
     let l = component_labels(catalog, MONITORING);
@@ -85,8 +88,10 @@ pub(super) fn prometheus(catalog: &Catalog, templates: &Templates) -> Result<Vec
             storage: object(&storage_claim(&settings.storage, &settings.storage_class)),
             security_context: object(&pod::pod_security(settings.run_as_user)),
             affinity: object(&spread("prometheus", instance(catalog))),
+            external_labels: clusters::external_labels(project),
         },
     )?);
+    objects.extend(clusters::remote_service(project));
     Ok(objects)
 }
 
