@@ -235,10 +235,22 @@ fn closed_stdout_is_not_a_crash() {
 fn every_template_renders_for_every_environment() {
     // A template that nothing renders is dead text that reviewers would still read.
     let root = repo();
-    let project = platgen::model::Project::load(&root).expect("shipped descriptors load");
+    let mut project = platgen::model::Project::load(&root).expect("shipped descriptors load");
     let templates = platgen::template::Templates::load(&root).expect("templates load");
     platgen::objects::tree(&project, &templates).expect("every template renders");
     assert!(project.environments.len() >= 3);
+    // The registration of another cluster renders only when there is one.
+    let name = platgen::scalar::Name::parse("eu-1").expect("a name");
+    project.catalog.clusters.push(platgen::descriptor::Cluster {
+        name: name.clone(),
+        server: "https://eu-1.example.com".into(),
+        region: "eu-west-1".into(),
+        labels: Default::default(),
+        prometheus: None,
+        vault_auth_mount_path: None,
+    });
+    project.environments[0].cluster = Some(name);
+    platgen::objects::tree(&project, &templates).expect("every template renders");
     assert_eq!(
         templates.unrendered(),
         Vec::<String>::new(),
