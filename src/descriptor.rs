@@ -452,6 +452,10 @@ pub struct EnvironmentFile {
     /// The cluster it runs on, a name of the catalog's `clusters` (default: ArgoCD's own).
     #[serde(default)]
     pub cluster: Option<Name>,
+    /// How MySQL, MinIO and Redis run (the seed's high-availability modes); absent, as
+    /// the catalog's single instances.
+    #[serde(default)]
+    pub data_layer: DataLayer,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -500,6 +504,80 @@ pub struct Messaging {
     pub delivery_limit: u32,
     /// A message not consumed within this time is dead-lettered (at most 2^32-1 ms).
     pub message_ttl: Period,
+}
+
+/// The data layer's mode per backend. Every mode but the defaults needs
+/// `storage.persistent: true`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DataLayer {
+    #[serde(default)]
+    pub mysql: MysqlLayer,
+    #[serde(default)]
+    pub minio: MinioLayer,
+    #[serde(default)]
+    pub redis: RedisLayer,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MysqlLayer {
+    #[serde(default)]
+    pub mode: MysqlMode,
+}
+
+/// `deployment`: one Deployment per database (the base). `statefulset`: one StatefulSet
+/// per database, its volume from a claim template.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MysqlMode {
+    #[default]
+    Deployment,
+    Statefulset,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MinioLayer {
+    #[serde(default)]
+    pub mode: MinioMode,
+    /// Servers of the distributed mode, one drive each, erasure-coded (4 to 16; default 4).
+    #[serde(default)]
+    pub nodes: Option<u32>,
+}
+
+/// Servers of a distributed MinIO when `nodes` is not given (the seed's plan).
+pub const MINIO_NODES: u32 = 4;
+
+impl MinioLayer {
+    /// Servers of the distributed mode; `None` when standalone.
+    pub fn distributed(&self) -> Option<u32> {
+        (self.mode == MinioMode::Distributed).then(|| self.nodes.unwrap_or(MINIO_NODES))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MinioMode {
+    #[default]
+    Standalone,
+    Distributed,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RedisLayer {
+    #[serde(default)]
+    pub mode: RedisMode,
+}
+
+/// `cluster`: Redis Cluster of 3 masters, each with one replica (the seed's plan).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedisMode {
+    #[default]
+    Standalone,
+    Cluster,
 }
 
 #[derive(

@@ -266,6 +266,9 @@ pub struct Comparison {
     pub namespaces: Option<(String, String)>,
     pub added: Vec<Id>,
     pub removed: Vec<Id>,
+    /// The removed objects ArgoCD does not prune (`Prune=false`, the data volumes): a
+    /// sync leaves them in the cluster, for a person to delete once their data moved.
+    pub kept: BTreeSet<Id>,
     pub changed: Vec<Change>,
     pub unchanged: usize,
 }
@@ -289,7 +292,12 @@ impl Comparison {
             text.push_str(&color::added(&format!("added:   {id}\n")));
         }
         for id in &self.removed {
-            text.push_str(&color::removed(&format!("removed: {id}\n")));
+            let kept = if self.kept.contains(id) {
+                " (ArgoCD keeps it: Prune=false; delete it by hand once its data has moved)"
+            } else {
+                ""
+            };
+            text.push_str(&color::removed(&format!("removed: {id}{kept}\n")));
         }
         for change in &self.changed {
             text.push_str(&format!("changed: {}\n", change.id));
@@ -317,6 +325,13 @@ impl Comparison {
         }
         text
     }
+}
+
+/// ArgoCD's sync options on the object say it is never pruned.
+fn never_pruned(object: &Object) -> bool {
+    object["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
+        .as_str()
+        .is_some_and(|o| o.split(',').any(|opt| opt.trim() == "Prune=false"))
 }
 
 /// Compares two renderings object by object. Objects are matched with the left side
@@ -353,6 +368,11 @@ pub fn compare(left: &Rendering, right: &Rendering) -> Comparison {
             .keys()
             .filter(|id| !after.contains_key(*id))
             .map(|id| own[id].clone())
+            .collect(),
+        kept: before
+            .iter()
+            .filter(|(id, o)| !after.contains_key(*id) && never_pruned(o))
+            .map(|(id, _)| own[id].clone())
             .collect(),
         changed: Vec::new(),
         unchanged: 0,

@@ -1,7 +1,9 @@
 //! Model stage: descriptors loaded from disk, checked across fields and files, and
 //! resolved into the views the object constructors need.
 
-use crate::descriptor::{self, Catalog, EnvironmentFile, Layer, ResourceList, Resources};
+use crate::descriptor::{
+    self, Catalog, EnvironmentFile, Layer, MinioMode, MysqlMode, RedisMode, ResourceList, Resources,
+};
 use crate::error::{Error, Result};
 use crate::scalar::Name;
 use crate::schema::Descriptor;
@@ -1054,6 +1056,7 @@ fn check_environment(
             );
         }
     }
+    data_layer(&mut c, &root.key("dataLayer"), env);
     let quota = root.key("quota");
     c.at_most(
         &quota.key("requests"),
@@ -1099,6 +1102,46 @@ fn check_environment(
             "automated: true, or prune and selfHeal false",
             None,
         );
+    }
+}
+
+/// The data layer's modes: every replicated mode keeps its state on volumes (a Redis
+/// Cluster node that loses `nodes.conf` comes back a stranger to its cluster), and a
+/// distributed MinIO is one erasure set of 4 to 16 drives.
+fn data_layer(c: &mut Checker, at: &KeyPath, env: &EnvironmentFile) {
+    let layer = &env.data_layer;
+    let modes = [
+        ("mysql", layer.mysql.mode != MysqlMode::Deployment),
+        ("minio", layer.minio.mode != MinioMode::Standalone),
+        ("redis", layer.redis.mode != RedisMode::Standalone),
+    ];
+    for (backend, replicated) in modes {
+        if replicated && !env.storage.persistent {
+            c.report(
+                &at.key(backend).key("mode"),
+                format!(
+                    "this {backend} mode keeps its data on volumes, and storage is not persistent"
+                ),
+                "storage.persistent: true, or the default mode",
+                None,
+            );
+        }
+    }
+    let nodes = at.key("minio").key("nodes");
+    match (layer.minio.mode, layer.minio.nodes) {
+        (MinioMode::Standalone, Some(n)) => c.report(
+            &nodes,
+            format!("{n} nodes for a standalone MinIO"),
+            "mode: distributed, or no nodes",
+            None,
+        ),
+        (MinioMode::Distributed, Some(n)) if !(4..=16).contains(&n) => c.report(
+            &nodes,
+            format!("a distributed MinIO of {n} nodes"),
+            "4 to 16 nodes (one erasure set, a drive each)",
+            None,
+        ),
+        _ => {}
     }
 }
 

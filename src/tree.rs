@@ -138,8 +138,12 @@ impl<'k> Transform<'k> {
     /// go to it when no earlier object claimed them. Unlike [`Tree::build`], this takes
     /// the identity a patch matches to stay as it was: platgen's patches never rename
     /// or re-kind their target (a test compares both paths on the shipped project).
-    pub fn document(&mut self, mut object: Object) -> Document {
+    /// `None` when a patch deletes it (`$patch: delete`).
+    pub fn document(&mut self, mut object: Object) -> Option<Document> {
         if let Some(patches) = self.patches.remove(&Targets::key(&object)) {
+            if patches.iter().any(|p| deletes(p)) {
+                return None;
+            }
             for patch in patches {
                 merge(&mut object, patch);
             }
@@ -150,11 +154,17 @@ impl<'k> Transform<'k> {
         if !self.top.images.is_empty() {
             retag(&mut object, &self.images);
         }
-        Document {
+        Some(Document {
             key: object::sort_key(&object),
             text: self.format.document(&object),
-        }
+        })
     }
+}
+
+/// A strategic merge patch that deletes its target (`$patch: delete` at its top), as an
+/// overlay removes a base object it replaces by one of another kind.
+pub fn deletes(patch: &Object) -> bool {
+    patch.get("$patch").and_then(Value::as_str) == Some("delete")
 }
 
 /// What `kubectl kustomize` prints for the overlay `top` over bases that transform
@@ -176,7 +186,7 @@ pub fn build_streamed<E: Send>(
         let base = scope.spawn(|| {
             let mut transform = Transform::new(top, format);
             let mut documents = Vec::new();
-            base(&mut |object| documents.push(transform.document(object)))?;
+            base(&mut |object| documents.extend(transform.document(object)))?;
             let unclaimed: Vec<&Object> = transform.unclaimed().collect();
             Ok((documents, unclaimed))
         });
@@ -185,19 +195,18 @@ pub fn build_streamed<E: Send>(
         let mut transform = Transform::new(top, format);
         let mut waiting = Vec::new();
         own(&mut |object| {
-            waiting.push(if transform.patches(&object) {
-                Err(object)
-            } else {
-                Ok(transform.document(object))
-            });
+            if transform.patches(&object) {
+                waiting.push(Err(object));
+            } else if let Some(document) = transform.document(object) {
+                waiting.push(Ok(document));
+            }
         })?;
         let (mut documents, unclaimed) = base.join().expect("the base producer does not panic")?;
         let mut rest = Transform::with_patches(top, unclaimed, format);
-        documents.extend(
-            waiting
-                .into_iter()
-                .map(|o| o.unwrap_or_else(|o| rest.document(o))),
-        );
+        documents.extend(waiting.into_iter().filter_map(|o| match o {
+            Ok(document) => Some(document),
+            Err(object) => rest.document(object),
+        }));
         if let Some(patch) = rest.unclaimed().next() {
             panic!(
                 "patch {} {} matches nothing",
@@ -224,7 +233,7 @@ pub fn write_sorted(
 
 /// What a kustomization does to the objects it accumulated: patches, then `namespace:`,
 /// then `images:`.
-fn transform(k: &Kustomization, objects: &mut [Object]) {
+fn transform(k: &Kustomization, objects: &mut Vec<Object>) {
     if k.patches.iter().any(|f| !f.objects.is_empty()) {
         // Each patch goes to the first object of its kind, name and namespace: an index
         // of first occurrences keeps that linear in the number of objects and patches.
@@ -238,6 +247,11 @@ fn transform(k: &Kustomization, objects: &mut [Object]) {
                 )
             });
             let before = Targets::key(&objects[i]);
+            if deletes(patch) {
+                objects.remove(i);
+                index = Targets::new(objects);
+                continue;
+            }
             merge(&mut objects[i], patch);
             if Targets::key(&objects[i]) != before {
                 // The patch changed its target's identity (deleted its name, say): reindex.
@@ -490,6 +504,38 @@ mod tests {
             o["metadata"]["namespace"] = json!(ns);
         }
         o
+    }
+
+    /// `$patch: delete` removes its target, in the whole build and in the streamed one.
+    #[test]
+    fn a_delete_patch_removes_its_target() {
+        let mut delete = config_map("b", None, Value::Null);
+        delete["$patch"] = json!("delete");
+        let k = kustomization(
+            "k",
+            vec![
+                config_map("a", None, json!({"n": "1"})),
+                config_map("b", None, json!({"n": "2"})),
+            ],
+            vec![delete],
+        );
+        let tree = Tree {
+            kustomizations: vec![k.clone()],
+        };
+        let names: Vec<String> = tree
+            .build("k")
+            .iter()
+            .map(|o| object::name(o).to_owned())
+            .collect();
+        assert_eq!(names, ["a"]);
+        let mut transform = Transform::new(&k, Format::Yaml);
+        let documents: Vec<Document> = k.resources[0]
+            .objects
+            .iter()
+            .filter_map(|o| transform.document(o.clone()))
+            .collect();
+        assert_eq!(documents.len(), 1);
+        assert_eq!(transform.unclaimed().count(), 0);
     }
 
     #[test]

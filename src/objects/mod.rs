@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod data;
+pub mod data_layer;
 pub mod messaging;
 pub mod minio;
 pub mod network;
@@ -179,7 +180,12 @@ pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
             .map(|s| overlay::replica_count(s, env))
             .collect(),
     ));
-    let data_layer = overlay::data_volumes(catalog);
+    // The Deployments a replicated mode replaces are deleted, not patched.
+    let replaced = data_layer::replaced(catalog, env);
+    let data_layer: Vec<_> = overlay::data_volumes(catalog)
+        .into_iter()
+        .filter(|(deployment, ..)| !replaced.contains(deployment))
+        .collect();
     patches.push(File::new(
         "replicas-config.yaml",
         data_layer
@@ -208,6 +214,7 @@ pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
             "patches/binary-logs.yaml",
             catalog
                 .databases()
+                .filter(|db| !replaced.contains(&db.deployment()))
                 .map(|db| overlay::binary_logs(catalog, &db, pitr))
                 .collect(),
         ));
@@ -218,6 +225,11 @@ pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
             services.iter().map(|s| overlay::zone_spread(s)).collect(),
         ));
     }
+    patches.push(File::new(
+        "patches/redis-cluster-clients.yaml",
+        data_layer::redis_client_patches(catalog, env),
+    ));
+    patches.extend(data_layer::delete_patches(catalog, env));
     patches.retain(|f| !f.objects.is_empty());
     patches
 }
@@ -241,7 +253,13 @@ pub fn overlay_resources(
         .services()
         .map(|s| s.service.name.as_str())
         .collect();
-    let data_layer = overlay::data_volumes(catalog);
+    // A replaced Deployment's claim is left to ArgoCD's prune protection (README,
+    // "Data layer modes"): the replacing set claims its own volumes.
+    let replaced = data_layer::replaced(catalog, env);
+    let data_layer: Vec<_> = overlay::data_volumes(catalog)
+        .into_iter()
+        .filter(|(deployment, ..)| !replaced.contains(deployment))
+        .collect();
     resource(File::new("quota.yaml", overlay::quota(catalog, env)))?;
     resource(File::new(
         "access.yaml",
@@ -289,6 +307,10 @@ pub fn overlay_resources(
                 .collect(),
         ))?;
     }
+    resource(File::new(
+        "data-layer.yaml",
+        data_layer::objects(catalog, env, templates)?,
+    ))?;
     resource(File::new(
         "backups.yaml",
         backup::cron_jobs(catalog, env, templates)?,

@@ -89,7 +89,7 @@ pub fn replica_count(service: &str, env: &EnvironmentFile) -> Object {
 }
 
 /// Replicas of a data-layer Deployment: one pod owning its ReadWriteOnce volume (the
-/// seed's StatefulSet and cluster modes are future work).
+/// replicated modes replace the Deployment: see `data_layer`).
 pub const SINGLE_INSTANCE: i32 = 1;
 
 /// The replica count of one data-layer Deployment (`replicas-config.yaml`).

@@ -79,8 +79,23 @@ fn golden_files_match_every_target() {
     let update = std::env::var_os(UPDATE).is_some();
     let mut expected_files = BTreeSet::new();
     let mut failures = String::new();
-    for target in targets(&root) {
-        let out = run_in(&root, &["build", &target]).code(0).stdout;
+    // Every target, then the example environments kept out of the shipped ones
+    // (`examples/<name>.yaml`), built in a copy of the project they are added to.
+    let shipped = targets(&root);
+    let with_examples = Scratch::with_examples();
+    let builds = shipped
+        .iter()
+        .map(|t| (t.clone(), run_in(&root, &["build", t]).code(0).stdout))
+        .chain(
+            targets(with_examples.path())
+                .into_iter()
+                .filter(|t| !shipped.contains(t))
+                .map(|t| {
+                    let out = with_examples.run(&["build", &t]).code(0).stdout;
+                    (t, out)
+                }),
+        );
+    for (target, out) in builds {
         let file = format!("{target}.yaml");
         expected_files.insert(file.clone());
         let path = golden.join(&file);

@@ -1,6 +1,7 @@
 //! Independent checkers nobody on this project wrote, run on every target:
 //! kubernetes-validate (schemas of built-in kinds, Kubernetes 1.28, strict), checkov
-//! (security policy) and yamllint (the configuration of validation.md).
+//! (security policy) and yamllint (the configuration of validation.md); the example
+//! environments (`examples/`) included.
 
 use crate::support::{Scratch, skip, targets};
 use std::path::Path;
@@ -70,7 +71,7 @@ fn kubernetes_validate_strict_1_28_finds_nothing() {
     ) {
         return;
     }
-    let project = Scratch::new();
+    let project = Scratch::with_examples();
     let file = all_targets(&project);
     let (code, out) = run(
         "kubernetes-validate",
@@ -85,7 +86,7 @@ fn checkov_finds_no_failed_check() {
     if !available("checkov", "checkov_finds_no_failed_check") {
         return;
     }
-    let project = Scratch::new();
+    let project = Scratch::with_examples();
     let file = all_targets(&project);
     let (code, out) = run(
         "checkov",
@@ -134,7 +135,7 @@ fn yamllint_finds_nothing_in_the_tree_and_the_streams() {
     ) {
         return;
     }
-    let project = Scratch::new();
+    let project = Scratch::with_examples();
     project.run(&["write"]).code(0);
     let config = project.path().join("yamllint.yaml");
     std::fs::write(&config, YAMLLINT_CONFIG).expect("config");

@@ -9,6 +9,7 @@ mod clusters;
 mod components;
 mod conformance;
 mod crosscheck;
+mod data_layer;
 mod ecosystem;
 mod errors;
 mod extend;

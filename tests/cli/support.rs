@@ -23,6 +23,25 @@ impl Scratch {
         Scratch { dir }
     }
 
+    /// A copy with the example environments (`examples/*.yaml`) added to the shipped
+    /// ones, so that checkers run on their output too.
+    pub fn with_examples() -> Scratch {
+        let project = Scratch::new();
+        for entry in std::fs::read_dir(repo().join("examples")).expect("examples/ exists") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let name = path
+                    .file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned();
+                let text = std::fs::read_to_string(&path).expect("readable example");
+                project.write(&format!("environments/{name}"), &text);
+            }
+        }
+        project
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -8,6 +8,8 @@ struct RelayOutput {
     namespace: String,
     /// The variable holding the environment's Redis URL (password escaped in it).
     url_env: String,
+    /// The environment's Redis is a Redis Cluster: the relay follows its redirections.
+    cluster: bool,
 }
 
 #[derive(Serialize)]
@@ -56,6 +58,7 @@ pub(super) fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec
             .map(|env| RelayOutput {
                 namespace: env.namespace.to_string(),
                 url_env: url_env(env.name.as_str()),
+                cluster: env.data_layer.redis.mode == crate::descriptor::RedisMode::Cluster,
             })
             .collect(),
         stream: &settings.stream,
