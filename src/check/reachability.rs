@@ -1,9 +1,9 @@
 //! Check stage, reachability: which pod group of an environment may open a connection to
-//! which, on which ports, as the NetworkPolicies of every target allow it. The engine
-//! (`engine`: pod classes, policies indexed by the labels they select) evaluates class
-//! to class; this module groups the classes for people (by `app` label, plus the peers
-//! outside the environment) and prints the result in a size that follows the allowed
-//! connections, not the square of the catalog.
+//! which, on which ports, as the NetworkPolicies of every target of its cluster allow it.
+//! The engine (`engine`: pod classes, policies indexed by the labels they select)
+//! evaluates class to class; this module groups the classes for people (by `app` label,
+//! plus the peers outside the environment) and prints the result in a size that follows
+//! the allowed connections, not the square of the catalog.
 
 pub mod engine;
 pub mod ports;

@@ -3,6 +3,7 @@
 //! components, each listing only its own environments.
 
 use crate::check::{assert_finding, crd_schemas};
+use crate::conformance::{assert_checkov_clean, assert_kubernetes_valid};
 use crate::support::{Run, Scratch, targets};
 use crate::tree::kustomize_differences;
 use serde_json::Value;
@@ -459,4 +460,33 @@ fn another_cluster_hosting_environments_needs_its_prometheus() {
     validate(&project)
         .code(1)
         .stderr_has("cluster `us-1` hosts production-us but names no `prometheus`");
+}
+
+#[test]
+fn several_clusters_pass_the_independent_checkers() {
+    let test = "several_clusters_pass_the_independent_checkers";
+    let project = several_clusters();
+    assert_kubernetes_valid(test, &project);
+    assert_checkov_clean(test, &project);
+}
+
+#[test]
+fn argocd_cluster_hosting_no_environment_validates() {
+    let project = several_clusters();
+    for env in ["development", "staging"] {
+        let file = format!("environments/{env}.yaml");
+        let text = project.read(&file);
+        project.write(&file, &format!("{text}cluster: eu-1\n"));
+    }
+    let run = validate(&project);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // Nothing of the environments to scrape or ship on ArgoCD's own cluster.
+    let own = objects(&project, "monitoring");
+    assert!(!own.iter().any(|o| o["kind"] == "DaemonSet"));
+    assert!(
+        !own.iter()
+            .any(|o| o["metadata"]["name"] == "mysql-exporters")
+    );
+    let eu = objects(&project, "eu-1/monitoring");
+    assert!(eu.iter().any(|o| o["kind"] == "DaemonSet"));
 }

@@ -65,14 +65,16 @@ fn run(tool: &str, args: &[&str], file: &Path) -> (i32, String) {
 
 #[test]
 fn kubernetes_validate_strict_1_28_finds_nothing() {
-    if !available(
-        "kubernetes-validate",
-        "kubernetes_validate_strict_1_28_finds_nothing",
-    ) {
+    let test = "kubernetes_validate_strict_1_28_finds_nothing";
+    assert_kubernetes_valid(test, &Scratch::with_examples());
+}
+
+/// kubernetes-validate finds nothing in any target of `project`.
+pub(crate) fn assert_kubernetes_valid(test: &str, project: &Scratch) {
+    if !available("kubernetes-validate", test) {
         return;
     }
-    let project = Scratch::with_examples();
-    let file = all_targets(&project);
+    let file = all_targets(project);
     let (code, out) = run(
         "kubernetes-validate",
         &["-k", "1.28", "--strict", "--quiet", "--no-warn"],
@@ -83,11 +85,15 @@ fn kubernetes_validate_strict_1_28_finds_nothing() {
 
 #[test]
 fn checkov_finds_no_failed_check() {
-    if !available("checkov", "checkov_finds_no_failed_check") {
+    assert_checkov_clean("checkov_finds_no_failed_check", &Scratch::with_examples());
+}
+
+/// checkov fails no check in any target of `project`.
+pub(crate) fn assert_checkov_clean(test: &str, project: &Scratch) {
+    if !available("checkov", test) {
         return;
     }
-    let project = Scratch::with_examples();
-    let file = all_targets(&project);
+    let file = all_targets(project);
     let (code, out) = run(
         "checkov",
         &[

@@ -41,8 +41,12 @@ fn redis_url_template(password_key: &str, host: &str) -> String {
 
 /// FluentBit as a DaemonSet reading the environments' container logs from every node,
 /// enriching them with Kubernetes metadata, and shipping them through its relay to each
-/// environment's Redis Streams; the Redis passwords come from Vault.
+/// environment's Redis Streams; the Redis passwords come from Vault. A cluster hosting no
+/// environment (ArgoCD's, when all run elsewhere) has no logs to ship: no FluentBit.
 pub(super) fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec<Object>> {
+    if project.environments.is_empty() {
+        return Ok(Vec::new());
+    }
     let catalog = &project.catalog;
     let settings = &catalog.components.monitoring.fluent_bit;
     let ns = catalog.security.monitoring_namespace.as_str();

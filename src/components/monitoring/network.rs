@@ -57,7 +57,7 @@ pub(super) fn network_policies(project: &Project) -> Vec<Object> {
         .iter()
         .map(|env_ns| in_namespace(env_ns, Some(labels([("component", "microservice")]))))
         .collect();
-    vec![
+    let mut policies = vec![
         policy(
             GRAFANA,
             &grafana,
@@ -136,7 +136,10 @@ pub(super) fn network_policies(project: &Project) -> Vec<Object> {
             )],
             Some(Vec::new()),
         ),
-        policy(
+    ];
+    // FluentBit runs where environments do (see `logging`).
+    if !project.environments.is_empty() {
+        policies.push(policy(
             FLUENT_BIT,
             &fluent_bit,
             vec![from(
@@ -144,6 +147,7 @@ pub(super) fn network_policies(project: &Project) -> Vec<Object> {
                 vec![tcp(FLUENT_BIT_PORT), tcp(RELAY_PORT)],
             )],
             None,
-        ),
-    ]
+        ));
+    }
+    policies
 }

@@ -139,46 +139,55 @@ pub(super) fn monitors(project: &Project, templates: &Templates) -> Result<Vec<O
     let mut services_namespaces = vec![catalog.platform.name.to_string()];
     services_namespaces.extend(environments.iter().cloned());
     let monitoring_ns = catalog.security.monitoring_namespace.to_string();
-    let monitors = vec![
-        Monitor {
-            kind: "ServiceMonitor",
-            name: format!("{}-services", catalog.platform.name),
-            namespaces: services_namespaces,
-            selector: labels([("component", "microservice")]),
-            endpoints: vec![endpoint("metrics", "/metrics")],
-        },
-        Monitor {
-            kind: "PodMonitor",
-            name: "mysql-exporters".into(),
-            namespaces: environments.clone(),
-            selector: labels([("component", "database")]),
-            endpoints: vec![endpoint("metrics", "/metrics")],
-        },
-        Monitor {
-            kind: "ServiceMonitor",
-            name: MINIO.into(),
-            namespaces: environments,
-            selector: labels([("app", MINIO)]),
-            endpoints: vec![endpoint("api", "/minio/v2/metrics/cluster")],
-        },
-        Monitor {
-            kind: "PodMonitor",
-            name: "rabbitmq".into(),
-            namespaces: vec![catalog.rabbitmq.namespace.to_string()],
-            selector: labels([(CLUSTER_LABEL, catalog.rabbitmq.cluster_name.as_str())]),
-            endpoints: vec![
-                endpoint("prometheus", "/metrics"),
-                // Per-queue figures (the backlog alert): the aggregated endpoint has none.
-                Endpoint {
-                    params: Some(BTreeMap::from([(
-                        "family".to_owned(),
-                        vec!["queue_coarse_metrics".to_owned()],
-                    )])),
-                    ..endpoint("prometheus", "/metrics/detailed")
-                },
-            ],
-        },
-        Monitor {
+    // A cluster that hosts no environment (ArgoCD's, all of them elsewhere) has nothing
+    // of theirs to scrape.
+    let environments_empty = environments.is_empty();
+    let mut monitors = Vec::new();
+    if !environments_empty {
+        monitors.extend([
+            Monitor {
+                kind: "ServiceMonitor",
+                name: format!("{}-services", catalog.platform.name),
+                namespaces: services_namespaces,
+                selector: labels([("component", "microservice")]),
+                endpoints: vec![endpoint("metrics", "/metrics")],
+            },
+            Monitor {
+                kind: "PodMonitor",
+                name: "mysql-exporters".into(),
+                namespaces: environments.clone(),
+                selector: labels([("component", "database")]),
+                endpoints: vec![endpoint("metrics", "/metrics")],
+            },
+            Monitor {
+                kind: "ServiceMonitor",
+                name: MINIO.into(),
+                namespaces: environments,
+                selector: labels([("app", MINIO)]),
+                endpoints: vec![endpoint("api", "/minio/v2/metrics/cluster")],
+            },
+        ]);
+    }
+    monitors.extend([Monitor {
+        kind: "PodMonitor",
+        name: "rabbitmq".into(),
+        namespaces: vec![catalog.rabbitmq.namespace.to_string()],
+        selector: labels([(CLUSTER_LABEL, catalog.rabbitmq.cluster_name.as_str())]),
+        endpoints: vec![
+            endpoint("prometheus", "/metrics"),
+            // Per-queue figures (the backlog alert): the aggregated endpoint has none.
+            Endpoint {
+                params: Some(BTreeMap::from([(
+                    "family".to_owned(),
+                    vec!["queue_coarse_metrics".to_owned()],
+                )])),
+                ..endpoint("prometheus", "/metrics/detailed")
+            },
+        ],
+    }]);
+    // FluentBit runs where environments do (see `logging`).
+    if !environments_empty {
+        monitors.push(Monitor {
             kind: "PodMonitor",
             name: FLUENT_BIT.into(),
             namespaces: vec![monitoring_ns],
@@ -187,8 +196,8 @@ pub(super) fn monitors(project: &Project, templates: &Templates) -> Result<Vec<O
                 endpoint("http", "/api/v2/metrics/prometheus"),
                 endpoint("relay", "/metrics"),
             ],
-        },
-    ];
+        });
+    }
     templates.objects(
         "components/monitoring/monitors.yaml.j2",
         &MonitorsContext {
