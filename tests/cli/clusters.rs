@@ -4,6 +4,7 @@
 
 use crate::check::{assert_finding, crd_schemas};
 use crate::conformance::{assert_checkov_clean, assert_kubernetes_valid};
+use crate::ecosystem::plugin_builds_every_folder;
 use crate::support::{Run, Scratch, targets};
 use crate::tree::kustomize_differences;
 use serde_json::Value;
@@ -489,4 +490,9 @@ fn argocd_cluster_hosting_no_environment_validates() {
     );
     let eu = objects(&project, "eu-1/monitoring");
     assert!(eu.iter().any(|o| o["kind"] == "DaemonSet"));
+}
+
+#[test]
+fn the_argocd_plugin_builds_another_clusters_folders() {
+    plugin_builds_every_folder(&several_clusters());
 }

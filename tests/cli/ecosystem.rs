@@ -213,6 +213,24 @@ fn pre_commit_hooks_pass_on_a_current_tree_and_fail_on_a_drifted_one() {
 // ---------------------------------------------------------------------------
 // ArgoCD Config Management Plugin
 
+/// The plugin, run without TARGET in each target's folder of the written tree of
+/// `project`, builds that target.
+pub(crate) fn plugin_builds_every_folder(project: &Scratch) {
+    project.run(&["write"]).code(0);
+    let listing = run_in(project.path(), &["targets"]).code(0).stdout;
+    for line in listing.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (target, folder) = (fields[0], fields[2]);
+        let out = generate(&project.path().join("k8s").join(folder), &[]);
+        assert!(out.status.success(), "{target}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            project.run(&["build", target]).code(0).stdout,
+            "{target}"
+        );
+    }
+}
+
 fn plugin() -> Value {
     let text =
         std::fs::read_to_string(repo().join("deploy/argocd-cmp/plugin.yaml")).expect("plugin.yaml");
@@ -248,7 +266,7 @@ fn argocd_plugin_builds_the_named_target_or_the_one_its_path_names() {
     assert_eq!(p["kind"], "ConfigManagementPlugin");
     assert_eq!(p["metadata"]["name"], "platgen");
     let project = Scratch::new();
-    project.run(&["write"]).code(0);
+    plugin_builds_every_folder(&project);
 
     let out = generate(project.path(), &[("ARGOCD_ENV_TARGET", "staging")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -256,19 +274,6 @@ fn argocd_plugin_builds_the_named_target_or_the_one_its_path_names() {
         text(&out.stdout),
         project.run(&["build", "staging"]).code(0).stdout
     );
-
-    let listing = run_in(project.path(), &["targets"]).code(0).stdout;
-    for line in listing.lines() {
-        let fields: Vec<&str> = line.split('\t').collect();
-        let (target, folder) = (fields[0], fields[2]);
-        let out = generate(&project.path().join("k8s").join(folder), &[]);
-        assert!(out.status.success(), "{target}: {}", text(&out.stderr));
-        assert_eq!(
-            text(&out.stdout),
-            project.run(&["build", target]).code(0).stdout,
-            "{target}"
-        );
-    }
 
     let out = generate(project.path(), &[("ARGOCD_ENV_TARGET", "stagin")]);
     assert!(!out.status.success());
