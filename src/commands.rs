@@ -112,16 +112,17 @@ pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitSt
                     .map(|t| platform.target(t))
                     .collect::<Result<Vec<_>>>()?
             };
+            let options = crate::check::Options {
+                crd_schemas: crd_schemas.as_deref(),
+            };
+            // Rendered (and a template error reported) before anything is printed.
+            let validation = crate::check::validate(&platform, &targets, &options)?;
             let message = format!(
                 "descriptors valid: {} environment(s), {} target(s)\n",
                 platform.project.environments.len(),
                 platform.targets.len()
             );
             write_out(out, message.as_bytes())?;
-            let options = crate::check::Options {
-                crd_schemas: crd_schemas.as_deref(),
-            };
-            let validation = crate::check::validate(&platform, &targets, &options)?;
             write_out(out, crate::check::report(&validation, &targets).as_bytes())?;
             if !validation.findings.is_empty() {
                 return Ok(ExitStatus::Failure);
@@ -130,7 +131,7 @@ pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitSt
         Request::Reachability { environment } => {
             let platform = Platform::load(root)?;
             let env = crate::secrets_template::environment(&platform.project, environment)?;
-            let text = crate::check::reachability::environment(&platform, env);
+            let text = crate::check::reachability::environment(&platform, env)?;
             write_out(out, text.as_bytes())?;
         }
         Request::Write { out: dir, check } => {

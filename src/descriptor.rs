@@ -456,6 +456,9 @@ pub struct EnvironmentFile {
     /// the catalog's single instances.
     #[serde(default)]
     pub data_layer: DataLayer,
+    /// How `platgen write` lays out `overlays/<name>/` (both print the same objects).
+    #[serde(default)]
+    pub layout: Layout,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -578,6 +581,21 @@ pub enum RedisMode {
     #[default]
     Standalone,
     Cluster,
+}
+
+/// The files of an environment's overlay.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// `base` plus this environment's patches, namespace and image tags: what the
+    /// environment changes, for people to read.
+    #[default]
+    Patches,
+    /// The final objects in one file (`resources.yaml`, what `platgen build` prints):
+    /// kustomize reads them without patching, about 4x faster on a large catalog.
+    Hydrated,
 }
 
 #[derive(

@@ -103,7 +103,7 @@ fn target(platform: &Platform, name: &str) -> Result<Rendering> {
     let target = platform.target(name)?;
     Ok(Rendering {
         label: name.to_owned(),
-        objects: platform.tree.build(&target.dir),
+        objects: platform.objects(target)?,
     })
 }
 

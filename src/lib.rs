@@ -80,8 +80,7 @@ fn emit_file(
     list.push(file);
 }
 
-/// `platgen build <env>`, written to `out`: the overlay's patches are rendered first,
-/// then `base` and the overlay's own resources side by side (see [`tree::build_streamed`]).
+/// `platgen build <env>`, written to `out` (see [`environment_objects`]).
 fn build_environment(
     catalog: &descriptor::Catalog,
     env: &descriptor::EnvironmentFile,
@@ -89,9 +88,24 @@ fn build_environment(
     format: emit::Format,
     out: &mut dyn std::io::Write,
 ) -> Result<std::io::Result<()>> {
+    let documents = environment_objects(catalog, env, templates, |object| {
+        tree::Document::new(&object, format)
+    })?;
+    Ok(tree::write_sorted(out, &documents, format))
+}
+
+/// The objects of environment `env` in accumulation order, each handed to `keep` as
+/// soon as it is transformed: the overlay's patches are rendered first, then `base` and
+/// the overlay's own resources side by side (see [`tree::accumulate_streamed`]).
+fn environment_objects<D: Send>(
+    catalog: &descriptor::Catalog,
+    env: &descriptor::EnvironmentFile,
+    templates: &template::Templates,
+    keep: impl Fn(object::Object) -> D + Sync,
+) -> Result<Vec<D>> {
     let mut top = objects::overlay_kustomization(catalog, env);
     top.patches = objects::overlay_patches(catalog, env);
-    tree::build_streamed(
+    tree::accumulate_streamed(
         &top,
         |add| {
             objects::base_files(catalog, templates, &mut |file| {
@@ -105,30 +119,71 @@ fn build_environment(
                 Ok(())
             })
         },
-        format,
-        out,
+        keep,
     )
 }
 
-/// A loaded project: validated descriptors and the tree they produce.
+/// A loaded project: validated descriptors and templates, and its targets. Nothing is
+/// rendered until a target's objects are asked for ([`Platform::objects_with`]), so
+/// that a command holds no more objects than it needs.
 pub struct Platform {
     pub project: model::Project,
-    pub tree: tree::Tree,
+    pub templates: template::Templates,
     pub targets: Vec<Target>,
 }
 
 impl Platform {
-    /// Runs every stage up to the layout: load, validate, render.
+    /// Loads and checks the descriptors, and loads the templates.
     pub fn load(root: &Path) -> Result<Platform> {
         let project = model::Project::load(root)?;
         let templates = template::Templates::load(root)?;
-        let tree = objects::tree(&project, &templates)?;
         let targets = targets(&project);
         Ok(Platform {
             project,
-            tree,
+            templates,
             targets,
         })
+    }
+
+    /// What `platgen build <target>` prints, as objects in kustomize's order.
+    pub fn objects(&self, target: &Target) -> Result<Vec<object::Object>> {
+        let objects = self.objects_with(target, Some)?;
+        Ok(objects.into_iter().map(|(_, object)| object).collect())
+    }
+
+    /// [`Platform::objects`], each object handed to `keep` as soon as it is rendered:
+    /// what `keep` makes of it is kept, with the object's position in the build; the
+    /// rest is dropped at once. Only this target is rendered.
+    pub fn objects_with<D: Send>(
+        &self,
+        target: &Target,
+        keep: impl Fn(object::Object) -> Option<D> + Sync,
+    ) -> Result<Vec<(usize, D)>> {
+        let catalog = &self.project.catalog;
+        let sorted: Vec<Option<D>> = match target.kind {
+            TargetKind::Environment => {
+                let env =
+                    (self.project.environment(&target.name)).expect("a target of the project");
+                let mut kept = environment_objects(catalog, env, &self.templates, |object| {
+                    (object::sort_key(&object), keep(object))
+                })?;
+                // Stable: equal keys keep accumulation order, as `Tree::build` does.
+                kept.sort_by(|a, b| a.0.cmp(&b.0));
+                kept.into_iter().map(|(_, kept)| kept).collect()
+            }
+            TargetKind::Component => {
+                let (cluster, component) = components::of_target(&self.project, &target.name);
+                let k =
+                    components::kustomization(&self.project, &self.templates, cluster, component)?;
+                let tree = tree::Tree {
+                    kustomizations: vec![k],
+                };
+                tree.build(&target.dir).into_iter().map(&keep).collect()
+            }
+        };
+        Ok((sorted.into_iter().enumerate())
+            .filter_map(|(position, kept)| Some((position, kept?)))
+            .collect())
     }
 
     /// What `platgen build <name>` prints in `format`, written to `out` as it is
@@ -199,6 +254,15 @@ impl Platform {
                         emit_file(&mut files, &k.dir, &mut k.resources, file);
                         Ok(())
                     })?;
+                    files.push(write::kustomization_file(&k));
+                }
+                Part::Overlay(env) if env.layout == descriptor::Layout::Hydrated => {
+                    let mut built = Vec::new();
+                    build_environment(catalog, env, &templates, emit::Format::Yaml, &mut built)?
+                        .expect("writing into memory cannot fail");
+                    let k = objects::hydrated(env, Vec::new());
+                    let built = String::from_utf8(built).expect("platgen emits UTF-8");
+                    files.push(write::stream_file(&k.dir, objects::HYDRATED_FILE, &built));
                     files.push(write::kustomization_file(&k));
                 }
                 Part::Overlay(env) => {
@@ -273,19 +337,38 @@ fn find_target<'t>(targets: &'t [Target], name: &str) -> Result<&'t Target> {
 mod tests {
     use super::*;
 
-    /// `build` and `write` render target by target and file by file; `validate` and
-    /// `diff` go through the whole tree: all must say the same.
+    /// `build`, `write`, `validate` and `diff` render target by target (and `write` file
+    /// by file); the whole tree renders every kustomization at once and builds them as
+    /// kustomize does: all must say the same, in either layout of an overlay.
     #[test]
     fn the_streamed_renderings_equal_the_whole_tree() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let platform = Platform::load(root).expect("the shipped descriptors load");
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR"));
+        same_renderings(shipped);
+        // The same project with staging's overlay hydrated.
+        let copy = tempfile::tempdir().expect("a scratch folder");
+        for folder in [model::DESCRIPTOR_DIR, "templates"] {
+            copy_dir(&shipped.join(folder), &copy.path().join(folder));
+        }
+        let staging = copy.path().join(model::DESCRIPTOR_DIR).join("staging.yaml");
+        let text = std::fs::read_to_string(&staging).expect("staging.yaml");
+        std::fs::write(&staging, text + "layout: hydrated\n").expect("writable");
+        same_renderings(copy.path());
+        let files = Platform::tree_files(copy.path()).expect("renders");
+        let hydrated = Path::new("overlays/staging").join(objects::HYDRATED_FILE);
+        assert!(files.contains_key(&hydrated), "no {}", hydrated.display());
+        assert!(!files.contains_key(Path::new("overlays/staging/patches/resource-limits.yaml")));
+    }
+
+    fn same_renderings(root: &Path) {
+        let platform = Platform::load(root).expect("the descriptors load");
+        let whole = objects::tree(&platform.project, &platform.templates).expect("renders");
         for target in &platform.targets {
             let built = |format| {
                 let mut built = Vec::new();
                 Platform::build_to(root, &target.name, format, &mut built).expect("builds");
                 String::from_utf8(built).expect("UTF-8")
             };
-            let objects = platform.tree.build(&target.dir);
+            let objects = whole.build(&target.dir);
             assert!(
                 built(emit::Format::Yaml) == emit::stream(&objects),
                 "{}",
@@ -293,13 +376,11 @@ mod tests {
             );
             let json = serde_json::to_string_pretty(&objects).expect("JSON") + "\n";
             assert!(built(emit::Format::Json) == json, "{}", target.name);
+            let rendered = platform.objects(target).expect("renders");
+            assert!(rendered == objects, "{}", target.name);
         }
-        let whole: BTreeMap<PathBuf, String> = platform
-            .tree
-            .kustomizations
-            .iter()
-            .flat_map(folder_files)
-            .collect();
+        let whole: BTreeMap<PathBuf, String> =
+            whole.kustomizations.iter().flat_map(folder_files).collect();
         let streamed = Platform::tree_files(root).expect("renders");
         assert_eq!(
             streamed.keys().collect::<Vec<_>>(),
@@ -307,6 +388,19 @@ mod tests {
         );
         for (path, text) in &whole {
             assert!(streamed[path] == *text, "{}", path.display());
+        }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("creatable");
+        for entry in std::fs::read_dir(from).expect("readable") {
+            let path = entry.expect("an entry").path();
+            let target = to.join(path.file_name().expect("a name"));
+            if path.is_dir() {
+                copy_dir(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).expect("copied");
+            }
         }
     }
 }

@@ -97,22 +97,23 @@ pub fn run(
     }
     if after != before {
         replace_file(&path, &after)?;
-        let rejected = match Platform::load(root) {
-            Err(err) => Ok(Some(err.to_string())),
-            Ok(edited) => findings(&edited, env).map(|after| {
+        // A project that no longer loads or renders rejects the edit as a finding does.
+        let rejected = match Platform::load(root).and_then(|edited| findings(&edited, env)) {
+            Err(err) => Some(err.to_string()),
+            Ok(after) => {
                 let new: Vec<String> = after
                     .iter()
                     .filter(|f| !findings_before.iter().any(|b| same_finding(b, f)))
                     .map(ToString::to_string)
                     .collect();
                 (!new.is_empty()).then(|| new.join("\n"))
-            }),
+            }
         };
-        if !matches!(rejected, Ok(None)) {
+        if let Some(problems) = rejected {
             replace_file(&path, &before)?;
             return Err(Error::EditRejected {
                 path: path.clone(),
-                problems: rejected?.unwrap_or_default(),
+                problems,
             });
         }
         report.push_str(&format!("{display} updated\n"));

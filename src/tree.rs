@@ -85,7 +85,6 @@ impl Tree {
 /// [`Tree::build`]; only the text of each object is kept.
 pub struct Transform<'k> {
     top: &'k Kustomization,
-    format: Format,
     images: Images<'k>,
     /// The patches of each (kind, name, namespace) not applied yet, in patch order.
     patches: HashMap<(String, String, String), Vec<&'k Object>>,
@@ -97,17 +96,26 @@ pub struct Document {
     text: String,
 }
 
+impl Document {
+    /// `object` printed in `format`, with its place in kustomize's order.
+    pub fn new(object: &Object, format: Format) -> Document {
+        Document {
+            key: object::sort_key(object),
+            text: format.document(object),
+        }
+    }
+}
+
 impl<'k> Transform<'k> {
-    /// `top`'s patches, namespace and images; documents printed in `format`.
-    pub fn new(top: &'k Kustomization, format: Format) -> Transform<'k> {
-        Transform::with_patches(top, top.patches.iter().flat_map(|f| &f.objects), format)
+    /// `top`'s patches, namespace and images.
+    pub fn new(top: &'k Kustomization) -> Transform<'k> {
+        Transform::with_patches(top, top.patches.iter().flat_map(|f| &f.objects))
     }
 
     /// `top`'s namespace and images, and these patches (in order) instead of its own.
     pub fn with_patches(
         top: &'k Kustomization,
         patches: impl IntoIterator<Item = &'k Object>,
-        format: Format,
     ) -> Transform<'k> {
         let mut by_target: HashMap<_, Vec<&Object>> = HashMap::new();
         for patch in patches {
@@ -118,7 +126,6 @@ impl<'k> Transform<'k> {
         }
         Transform {
             top,
-            format,
             images: Images::new(&top.images),
             patches: by_target,
         }
@@ -134,12 +141,12 @@ impl<'k> Transform<'k> {
         self.patches.values().flatten().copied()
     }
 
-    /// The next accumulated object, transformed and emitted. The patches of its identity
-    /// go to it when no earlier object claimed them. Unlike [`Tree::build`], this takes
-    /// the identity a patch matches to stay as it was: platgen's patches never rename
-    /// or re-kind their target (a test compares both paths on the shipped project).
+    /// The next accumulated object, transformed. The patches of its identity go to it
+    /// when no earlier object claimed them. Unlike [`Tree::build`], this takes the
+    /// identity a patch matches to stay as it was: platgen's patches never rename or
+    /// re-kind their target (a test compares both paths on the shipped project).
     /// `None` when a patch deletes it (`$patch: delete`).
-    pub fn document(&mut self, mut object: Object) -> Option<Document> {
+    pub fn apply(&mut self, mut object: Object) -> Option<Object> {
         if let Some(patches) = self.patches.remove(&Targets::key(&object)) {
             if patches.iter().any(|p| deletes(p)) {
                 return None;
@@ -154,10 +161,7 @@ impl<'k> Transform<'k> {
         if !self.top.images.is_empty() {
             retag(&mut object, &self.images);
         }
-        Some(Document {
-            key: object::sort_key(&object),
-            text: self.format.document(&object),
-        })
+        Some(object)
     }
 }
 
@@ -168,10 +172,8 @@ pub fn deletes(patch: &Object) -> bool {
 }
 
 /// What `kubectl kustomize` prints for the overlay `top` over bases that transform
-/// nothing themselves (or the JSON array of those objects, per `format`), rendered by two producers at once, each handing its objects to
-/// `add` in accumulation order: `base` on a second thread (the bases' objects), `own`
-/// on this one (the overlay's own resources). Each object is transformed and emitted
-/// as it comes; only its text is kept. Returns the first error of `own`, then of `base`.
+/// nothing themselves (or the JSON array of those objects, per `format`): see
+/// [`accumulate_streamed`]. Only the text of each object is kept.
 ///
 /// # Panics
 /// When a patch matches no object, as [`Tree::build`] does.
@@ -182,30 +184,50 @@ pub fn build_streamed<E: Send>(
     format: Format,
     out: &mut (impl std::io::Write + ?Sized),
 ) -> Result<std::io::Result<()>, E> {
+    let documents = accumulate_streamed(top, base, own, |object| Document::new(&object, format))?;
+    Ok(write_sorted(out, &documents, format))
+}
+
+/// The objects of the overlay `top` over bases that transform nothing themselves,
+/// rendered by two producers at once, each handing its objects to `add` in
+/// accumulation order: `base` on a second thread (the bases' objects), `own` on this
+/// one (the overlay's own resources). Each object is transformed as it comes and
+/// handed to `keep`, whose results are returned in accumulation order (so that only
+/// what `keep` makes of an object is held). Returns the first error of `own`, then of
+/// `base`.
+///
+/// # Panics
+/// When a patch matches no object, as [`Tree::build`] does.
+pub fn accumulate_streamed<E: Send, D: Send>(
+    top: &Kustomization,
+    base: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E> + Send,
+    own: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E>,
+    keep: impl Fn(Object) -> D + Sync,
+) -> Result<Vec<D>, E> {
     std::thread::scope(|scope| {
         let base = scope.spawn(|| {
-            let mut transform = Transform::new(top, format);
-            let mut documents = Vec::new();
-            base(&mut |object| documents.extend(transform.document(object)))?;
+            let mut transform = Transform::new(top);
+            let mut kept = Vec::new();
+            base(&mut |object| kept.extend(transform.apply(object).map(&keep)))?;
             let unclaimed: Vec<&Object> = transform.unclaimed().collect();
-            Ok((documents, unclaimed))
+            Ok((kept, unclaimed))
         });
         // The overlay's own objects come after the bases': one whose identity a patch
         // names waits until the bases' objects have claimed theirs.
-        let mut transform = Transform::new(top, format);
+        let mut transform = Transform::new(top);
         let mut waiting = Vec::new();
         own(&mut |object| {
             if transform.patches(&object) {
                 waiting.push(Err(object));
-            } else if let Some(document) = transform.document(object) {
-                waiting.push(Ok(document));
+            } else if let Some(object) = transform.apply(object) {
+                waiting.push(Ok(keep(object)));
             }
         })?;
-        let (mut documents, unclaimed) = base.join().expect("the base producer does not panic")?;
-        let mut rest = Transform::with_patches(top, unclaimed, format);
-        documents.extend(waiting.into_iter().filter_map(|o| match o {
-            Ok(document) => Some(document),
-            Err(object) => rest.document(object),
+        let (mut kept, unclaimed) = base.join().expect("the base producer does not panic")?;
+        let mut rest = Transform::with_patches(top, unclaimed);
+        kept.extend(waiting.into_iter().filter_map(|o| match o {
+            Ok(kept) => Some(kept),
+            Err(object) => rest.apply(object).map(&keep),
         }));
         if let Some(patch) = rest.unclaimed().next() {
             panic!(
@@ -214,7 +236,7 @@ pub fn build_streamed<E: Send>(
                 object::name(patch)
             );
         }
-        Ok(write_sorted(out, &documents, format))
+        Ok(kept)
     })
 }
 

@@ -18,11 +18,16 @@ pub const MARKER: &str =
 
 /// One generated file of the kustomization folder `dir`: its path and content.
 pub fn file(dir: &str, file: &File) -> (PathBuf, String) {
+    stream_file(dir, &file.path, &emit::stream(&file.objects))
+}
+
+/// The generated file `path` of the folder `dir` holding the YAML stream `stream`.
+pub fn stream_file(dir: &str, path: &str, stream: &str) -> (PathBuf, String) {
     // A leading `---` keeps each file a well-formed YAML stream for linters.
-    let start = if file.objects.is_empty() { "" } else { "---\n" };
+    let start = if stream.is_empty() { "" } else { "---\n" };
     (
-        Path::new(dir).join(&file.path),
-        format!("{MARKER}{start}{}", emit::stream(&file.objects)),
+        Path::new(dir).join(path),
+        format!("{MARKER}{start}{stream}"),
     )
 }
 

@@ -11,10 +11,11 @@ pub mod ports;
 pub use engine::{Direction, Engine, Pod};
 pub use ports::Ports;
 
-use super::cluster::{Cluster, Labels};
+use super::cluster::{Cluster, Labels, Placed, shapes_traffic, template_of};
 use crate::Platform;
 use crate::components::messaging::CLUSTER_LABEL;
 use crate::descriptor::EnvironmentFile;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
@@ -137,14 +138,49 @@ fn external_group(cluster: &Cluster, external: &External) -> Group {
 /// The reachability report of one environment: its workloads, and the peers the
 /// catalog names outside it (the ingress controller's namespace, the monitoring
 /// namespace, the RabbitMQ cluster's pods).
-pub fn environment(platform: &Platform, env: &EnvironmentFile) -> String {
-    // Only the policies and pods of the environment's own cluster.
+///
+/// Only the policies and pods of the environment's own cluster count; and a
+/// NetworkPolicy selects pods of its own namespace only: the other environments' targets
+/// (in other namespaces) cannot change the report, and are not rendered.
+pub fn environment(platform: &Platform, env: &EnvironmentFile) -> crate::error::Result<String> {
     let site = platform.project.cluster_of(env).name;
-    let cluster = super::gather_cluster(platform, site, super::cluster::shapes_traffic);
-    render(
+    let others = |t: &crate::Target| {
+        t.kind == crate::TargetKind::Environment
+            && (platform.project.environment(&t.name))
+                .is_some_and(|other| other.namespace != env.namespace)
+    };
+    let cluster = super::gather_cluster(
+        platform,
+        site,
+        |t| !others(t),
+        |placed| shapes_traffic(&placed).then(|| traffic_only(placed)),
+    )?;
+    Ok(render(
         &matrix(&cluster, env.namespace.as_str(), &externals(platform)),
         env.name.as_str(),
-    )
+    ))
+}
+
+/// The fields of a workload's pod spec that shape traffic: its containers' ports.
+const POD_FIELDS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+/// An object that shapes traffic with only what the evaluation reads of it: a
+/// workload's pod spec keeps its containers' names and ports (not their commands,
+/// environment, probes...: most of a workload's size); the rest stays whole.
+fn traffic_only(mut placed: Placed) -> Placed {
+    let Some(template) = template_of(placed.kind()) else {
+        return placed;
+    };
+    let pointer = format!("{}/spec", template.pointer);
+    if let Some(Value::Object(spec)) = placed.object.pointer_mut(&pointer) {
+        spec.retain(|field, _| POD_FIELDS.contains(&field.as_str()));
+        for container in spec.values_mut().filter_map(Value::as_array_mut).flatten() {
+            if let Value::Object(container) = container {
+                container.retain(|field, _| field == "name" || field == "ports");
+            }
+        }
+    }
+    placed
 }
 
 /// The peers outside an environment that the catalog names.
@@ -350,7 +386,7 @@ mod tests {
     fn class_engine_agrees_with_the_naive_evaluation_on_the_shipped_project() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let platform = Platform::load(root).expect("the shipped descriptors load");
-        let cluster = crate::check::gather(&platform);
+        let cluster = crate::check::gather(&platform).expect("renders");
         let engine = Engine::new(&cluster);
         let mut connections = 0;
         for env in &platform.project.environments {
@@ -374,6 +410,24 @@ mod tests {
             }
         }
         assert!(connections > 100, "the shipped policies allow connections");
+    }
+
+    /// `reachability` renders no other environment, and keeps only the objects that
+    /// shape traffic, trimmed to the fields the evaluation reads: its report equals the
+    /// one over every object of every target of its cluster, whole.
+    #[test]
+    fn the_trimmed_gathering_reports_what_every_whole_object_does() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let platform = Platform::load(root).expect("the shipped descriptors load");
+        for env in &platform.project.environments {
+            let site = platform.project.cluster_of(env).name;
+            let cluster =
+                crate::check::gather_cluster(&platform, site, |_| true, Some).expect("renders");
+            let m = matrix(&cluster, env.namespace.as_str(), &externals(&platform));
+            let whole = render(&m, env.name.as_str());
+            let trimmed = environment(&platform, env).expect("renders");
+            assert!(trimmed == whole, "{}:\n{trimmed}\n---\n{whole}", env.name);
+        }
     }
 
     /// The evaluation before pod classes and policy indexes, kept as the oracle: for each

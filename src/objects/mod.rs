@@ -13,7 +13,7 @@ pub mod pod;
 pub mod security;
 pub mod workloads;
 
-use crate::descriptor::{Catalog, EnvironmentFile};
+use crate::descriptor::{Catalog, EnvironmentFile, Layout};
 use crate::error::Result;
 use crate::model::Project;
 use crate::template::Templates;
@@ -44,7 +44,31 @@ pub fn tree(project: &Project, templates: &Templates) -> Result<Tree> {
         kustomizations.push(overlay(catalog, env, templates)?);
     }
     kustomizations.extend(crate::components::kustomizations(project, templates)?);
-    Ok(Tree { kustomizations })
+    let mut tree = Tree { kustomizations };
+    for env in &project.environments {
+        if env.layout == Layout::Hydrated {
+            let dir = overlay_dir(env.name.as_str());
+            let objects = tree.build(&dir);
+            let k = (tree.kustomizations.iter_mut())
+                .find(|k| k.dir == dir)
+                .expect("every environment has its overlay");
+            *k = hydrated(env, objects);
+        }
+    }
+    Ok(tree)
+}
+
+/// The file of a hydrated overlay (`layout: hydrated`).
+pub const HYDRATED_FILE: &str = "resources.yaml";
+
+/// `overlays/<env>/` in the hydrated layout: `objects` (its build) in one file, nothing
+/// for kustomize to patch, namespace or retag.
+pub fn hydrated(env: &EnvironmentFile, objects: Vec<crate::object::Object>) -> Kustomization {
+    Kustomization {
+        dir: overlay_dir(env.name.as_str()),
+        resources: vec![File::new(HYDRATED_FILE, objects)],
+        ..Default::default()
+    }
 }
 
 /// `base/`: the app namespace as the catalog describes it, with no environment's values,

@@ -33,7 +33,8 @@ struct Constraint<'a> {
 }
 
 /// Findings of the platform's Gatekeeper constraints on `objects`.
-pub fn check(cluster: &Cluster, objects: &[&Placed], out: &mut Vec<Finding>) {
+pub fn check(cluster: &Cluster, objects: &[&Placed]) -> Vec<Finding> {
+    let mut out = Vec::new();
     let mut templates = Vec::new();
     for placed in cluster
         .objects
@@ -84,14 +85,16 @@ pub fn check(cluster: &Cluster, objects: &[&Placed], out: &mut Vec<Finding>) {
         })
         .collect();
     if constraints.is_empty() {
-        return;
+        return out;
     }
+    let mut namespace_labels: HashMap<&str, Labels> = HashMap::new();
     for placed in objects {
-        let labels = cluster.namespace_labels(placed.namespace());
+        let labels = (namespace_labels.entry(placed.namespace()))
+            .or_insert_with(|| cluster.namespace_labels(placed.namespace()));
         let mut review = None;
         for constraint in constraints
             .iter()
-            .filter(|c| matches(&c.placed.object["spec"]["match"], placed, &labels))
+            .filter(|c| matches(&c.placed.object["spec"]["match"], placed, labels))
         {
             let review = review.get_or_insert_with(|| review_of(placed));
             let template = &mut templates[constraint.template];
@@ -109,6 +112,7 @@ pub fn check(cluster: &Cluster, objects: &[&Placed], out: &mut Vec<Finding>) {
             }
         }
     }
+    out
 }
 
 /// The template's Rego, compiled; `None` when it has no Rego for the admission target.

@@ -608,7 +608,7 @@ mod tests {
     fn solver_the_ingress_controller_cannot_reach_is_found() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let platform = Platform::load(root).expect("the shipped descriptors load");
-        let shipped = crate::check::gather(&platform);
+        let shipped = crate::check::gather(&platform).expect("renders");
         let is_solver_policy =
             |p: &Placed| p.kind() == "NetworkPolicy" && p.name().starts_with("acme-http01-solver");
         assert!(shipped.objects.iter().any(is_solver_policy));
@@ -637,7 +637,7 @@ mod tests {
                 .contains("solver pods (acme.cert-manager.io/http01-solver=true, port 8089)")
         );
         // The shipped output has the path.
-        let shipped = crate::check::gather(&platform);
+        let shipped = crate::check::gather(&platform).expect("renders");
         let all: Vec<&Placed> = shipped.objects.iter().collect();
         assert!(check(&shipped, &all, ingress_namespace).is_empty());
     }
