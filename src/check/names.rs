@@ -6,6 +6,7 @@
 use super::cluster::Placed;
 use super::{Family, Finding, join};
 use serde_json::Value;
+use std::fmt::Write as _;
 
 /// Longest DNS-1123 label, and longest label value or label name.
 const LABEL_MAX: usize = 63;
@@ -151,7 +152,7 @@ pub fn check(objects: &[&Placed]) -> Vec<Finding> {
                 }
             }
         };
-        visit_labels(&placed.object, "", &mut labels);
+        visit_labels(&placed.object, &mut String::new(), &mut labels);
         if placed.group().is_empty() && placed.kind() == "Service" {
             labels("spec.selector", &placed.object["spec"]["selector"]);
         }
@@ -161,22 +162,30 @@ pub fn check(objects: &[&Placed]) -> Vec<Finding> {
 
 /// Calls `f(path, map)` for every map of labels: `metadata.labels` at any depth (pod
 /// templates) and every label selector's `matchLabels`.
-fn visit_labels(value: &Value, path: &str, f: &mut dyn FnMut(&str, &Value)) {
+fn visit_labels(value: &Value, path: &mut String, f: &mut dyn FnMut(&str, &Value)) {
+    // One path buffer for the whole walk: pushed on the way down, cut on the way up.
+    let len = path.len();
     match value {
         Value::Object(map) => {
+            let in_metadata = path == "metadata" || path.ends_with(".metadata");
             for (key, child) in map {
-                let child_path = join(path, key);
-                let in_metadata = path == "metadata" || path.ends_with(".metadata");
-                if (key == "labels" && in_metadata) || key == "matchLabels" {
-                    f(&child_path, child);
-                } else {
-                    visit_labels(child, &child_path, f);
+                if len > 0 {
+                    path.push('.');
                 }
+                path.push_str(key);
+                if (key == "labels" && in_metadata) || key == "matchLabels" {
+                    f(path, child);
+                } else {
+                    visit_labels(child, path, f);
+                }
+                path.truncate(len);
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                visit_labels(child, &format!("{path}[{i}]"), f);
+                let _ = write!(path, "[{i}]");
+                visit_labels(child, path, f);
+                path.truncate(len);
             }
         }
         _ => {}

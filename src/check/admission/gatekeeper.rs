@@ -35,6 +35,9 @@ struct Constraint<'a> {
 /// Findings of the platform's Gatekeeper constraints on `objects`.
 pub fn check(cluster: &Cluster, objects: &[&Placed]) -> Vec<Finding> {
     let mut out = Vec::new();
+    if objects.is_empty() {
+        return out;
+    }
     let mut templates = Vec::new();
     for placed in cluster
         .objects
