@@ -550,13 +550,13 @@ mod tests {
             .map(|o| object::name(o).to_owned())
             .collect();
         assert_eq!(names, ["a"]);
-        let mut transform = Transform::new(&k, Format::Yaml);
-        let documents: Vec<Document> = k.resources[0]
+        let mut transform = Transform::new(&k);
+        let applied: Vec<Object> = k.resources[0]
             .objects
             .iter()
-            .filter_map(|o| transform.document(o.clone()))
+            .filter_map(|o| transform.apply(o.clone()))
             .collect();
-        assert_eq!(documents.len(), 1);
+        assert_eq!(applied.len(), 1);
         assert_eq!(transform.unclaimed().count(), 0);
     }
 
