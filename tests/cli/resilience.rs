@@ -199,7 +199,8 @@ fn bad_session_affinity_is_refused_at_its_place() {
     }
 }
 
-/// Per environment: one Vhost (quorum queues by default), a User and a Permission on it
+/// Per environment: one Vhost (quorum queues by default, kept in RabbitMQ when its object
+/// is deleted), a User and a Permission on it
 /// per service, and the dead letters: a fanout exchange bound to a quorum queue, and a
 /// policy on the environment's queues (not the dead-letter queue) with the
 /// environment's delivery limit and message TTL.
@@ -221,6 +222,8 @@ fn every_environment_has_its_vhost_permissions_and_dead_lettering() {
         assert_eq!(vhosts.len(), 1, "{env}: one Vhost");
         assert_eq!(vhosts[0]["spec"]["name"], env);
         assert_eq!(vhosts[0]["spec"]["defaultQueueType"], "quorum");
+        // Deleting the object must not delete the messages.
+        assert_eq!(vhosts[0]["spec"]["deletionPolicy"], "retain");
         let permissions = of_kind(&objects, "Permission");
         assert_eq!(
             permissions.len(),
@@ -240,6 +243,7 @@ fn every_environment_has_its_vhost_permissions_and_dead_lettering() {
         let [x, q, binding, policy] = topology;
         assert_eq!((&x["name"], &x["type"]), (exchange, &Value::from("fanout")));
         assert_eq!((&q["name"], &q["type"]), (queue, &Value::from("quorum")));
+        assert_eq!(q["deletionPolicy"], "retain");
         assert_eq!(
             (&binding["source"], &binding["destination"]),
             (exchange, queue)
