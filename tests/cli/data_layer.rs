@@ -550,3 +550,152 @@ fn cluster_create_forms_a_new_cluster_once_and_refuses_a_partial_one() {
     assert!(err.contains("not members: redis-2.redis-headless"), "{err}");
     assert!(!dir.path().join("calls").exists());
 }
+
+/// A redis-server of the test, killed with the test.
+struct Node(std::process::Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The Redis Cluster as the pods run it, with real redis-server processes on loopback
+/// addresses: the server options of the built StatefulSet, the creation Job's script,
+/// then a restart of all six nodes on new addresses (as pods rescheduled at once) with
+/// the init container's nodes.conf refresh before it: the cluster comes back, and its
+/// redirections name the nodes' host names. Without the refresh it stays down.
+#[test]
+fn redis_cluster_forms_and_survives_new_addresses_for_every_node() {
+    let test = "redis_cluster_forms_and_survives_new_addresses_for_every_node";
+    if !which("redis-server") || !which("redis-cli") || !which("dash") {
+        skip(test, "redis-server, redis-cli or dash not found", &[]);
+        return;
+    }
+    let project = production_with("  redis: {mode: cluster}\n");
+    let built = objects(&project.run(&["build", "production"]).code(0).stdout);
+    let set = get(&built, "StatefulSet", "redis");
+    let options: Vec<String> = container(set, "redis")["command"]
+        .as_array()
+        .expect("command")
+        .iter()
+        .skip(1)
+        .map(|a| a.as_str().expect("argument").to_owned())
+        .collect();
+    let (nodes_conf, create) = redis_scripts();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("bin")).expect("mkdir");
+    // Ports of this run, so that concurrent runs and real servers do not meet.
+    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    let host = |i: usize| format!("redis-{i}.redis-headless.e-commerce-prod.svc.cluster.local");
+    let address =
+        |generation: usize, i: usize| format!("127.{}.{generation}.{}", 100 + port % 100, 10 + i);
+    let start = |generation: usize| -> Vec<Node> {
+        (0..6)
+            .map(|i| {
+                let data = dir.path().join(format!("data/n{i}"));
+                std::fs::create_dir_all(&data).expect("mkdir");
+                let ip = address(generation, i);
+                let args: Vec<String> = options
+                    .iter()
+                    .map(|a| {
+                        a.replace("$(REDIS_PASSWORD)", "secret")
+                            .replace("$(POD_IP)", &ip)
+                            .replace("$(POD_NAME)", &format!("redis-{i}"))
+                            .replace("/data/", &format!("{}/", data.display()))
+                            .replace("16379", &(port + 10_000).to_string())
+                            .replace("6379", &port.to_string())
+                    })
+                    .collect();
+                let child = Command::new("redis-server")
+                    .args(&args)
+                    .args(["--bind", &ip, "--dir", &data.display().to_string()])
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .expect("redis-server starts");
+                Node(child)
+            })
+            .collect()
+    };
+    let cli = |ip: &str, args: &[&str]| -> String {
+        let out = Command::new("redis-cli")
+            .args(["-h", ip, "-p", &port.to_string()])
+            .args(args)
+            .env("REDISCLI_AUTH", "secret")
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Every node serves its slots and holds a live link to each of the other five (a
+    // node reports `cluster_state:ok` for a while before it notices peers are gone).
+    let state_ok = |generation: usize| {
+        (0..60).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            (0..6).all(|i| {
+                let ip = address(generation, i);
+                let nodes = cli(&ip, &["cluster", "nodes"]);
+                cli(&ip, &["cluster", "info"]).contains("cluster_state:ok")
+                    && nodes.lines().count() == 6
+                    && nodes
+                        .lines()
+                        .all(|l| l.split(' ').nth(7) == Some("connected") && !l.contains("fail"))
+            })
+        })
+    };
+    // The Job's script, the pods' host names replaced by this run's addresses.
+    let mut create = create.replace("port=6379", &format!("port={port}"));
+    for i in 0..6 {
+        create = create.replace(&host(i), &address(0, i));
+    }
+    let first = start(0);
+    let out = run(dir.path(), &create, &[("REDISCLI_AUTH", "secret")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(state_ok(0), "the cluster did not form");
+    // Run again (the Job after the next sync): checked, not created again.
+    let again = run(dir.path(), &create, &[("REDISCLI_AUTH", "secret")]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    for i in 0..6 {
+        cli(&address(0, i), &["shutdown", "nosave"]);
+    }
+    drop(first);
+    // Every pod rescheduled at once: new addresses. The init container first.
+    let resolver: String = (0..6)
+        .map(|i| format!("  {}) echo '{} {}' ;;\n", host(i), address(1, i), host(i)))
+        .collect();
+    executable(
+        &dir.path().join("bin/getent"),
+        &format!("#!/bin/sh\ncase \"$2\" in\n{resolver}  *) exit 2 ;;\nesac\n"),
+    );
+    for i in 0..6 {
+        // `run` moves `/data/` into the sandbox: node i's folder there.
+        let script = nodes_conf.replace("/data/", &format!("/data/n{i}/"));
+        let out = run(dir.path(), &script, &[("POD_IP", &address(1, i))]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _second = start(1);
+    assert!(
+        state_ok(1),
+        "the cluster did not come back on its new addresses"
+    );
+    let moved = (0..20)
+        .map(|k| cli(&address(1, 0), &["set", &format!("key-{k}"), "v"]))
+        .find(|reply| reply.starts_with("MOVED"))
+        .expect("some key lives on another master");
+    assert!(
+        moved.contains(".redis-headless.e-commerce-prod.svc.cluster.local:"),
+        "{moved}"
+    );
+}
