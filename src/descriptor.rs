@@ -530,13 +530,15 @@ pub struct MysqlLayer {
 }
 
 /// `deployment`: one Deployment per database (the base). `statefulset`: one StatefulSet
-/// per database, its volume from a claim template.
+/// per database, its volume from a claim template. `innodb-cluster`: one InnoDBCluster
+/// of the MySQL Operator per database (three servers in group replication, MySQL Router).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MysqlMode {
     #[default]
     Deployment,
     Statefulset,
+    InnodbCluster,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]

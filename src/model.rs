@@ -170,6 +170,14 @@ impl Project {
         }
         let mut environments: Vec<_> = environments.into_iter().map(|(_, e)| e).collect();
         environments.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut catalog = catalog;
+        // The MySQL Operator is bootstrapped only for the environments that need it.
+        if !environments
+            .iter()
+            .any(|e| e.data_layer.mysql.mode == MysqlMode::InnodbCluster)
+        {
+            catalog.components.argocd.charts.mysql_operator = None;
+        }
         Ok(Project {
             root: root.to_owned(),
             catalog,
@@ -1126,6 +1134,20 @@ fn data_layer(c: &mut Checker, at: &KeyPath, env: &EnvironmentFile) {
                 None,
             );
         }
+    }
+    if layer.mysql.mode == MysqlMode::InnodbCluster
+        && env
+            .storage
+            .backup
+            .as_ref()
+            .is_some_and(|b| b.point_in_time.is_some())
+    {
+        c.report(
+            &at.key("mysql").key("mode"),
+            "binary-log shipping follows one server, and an InnoDB Cluster's primary moves".into(),
+            "no storage.backup.pointInTime with innodb-cluster, or another mode",
+            None,
+        );
     }
     let nodes = at.key("minio").key("nodes");
     match (layer.minio.mode, layer.minio.nodes) {

@@ -281,8 +281,11 @@ impl Cluster {
         }
         // Solver pods need the issuers, which may come later in the objects. They are
         // the Ingress's pods in the indexes by namespace and label, not its workload.
+        // So are the servers of an InnoDB Cluster: the routers are its workload.
         for (i, placed) in objects.iter().enumerate() {
-            if let Some(solver) = acme_solver(i, placed, &http01_issuers) {
+            let extra =
+                acme_solver(i, placed, &http01_issuers).or_else(|| innodb_servers(i, placed));
+            if let Some(solver) = extra {
                 let w = workloads.len();
                 let ns = &solver.namespace;
                 index
@@ -609,6 +612,45 @@ fn acme_solver(
     })
 }
 
+/// The MySQL Operator's servers of an InnoDBCluster: its labels, the cluster's
+/// `podLabels`, and the ports of MySQL, X protocol, group replication and the metrics
+/// sidecar.
+fn innodb_servers(index: usize, placed: &Placed) -> Option<Workload> {
+    if (placed.group(), placed.kind()) != ("mysql.oracle.com", "InnoDBCluster") {
+        return None;
+    }
+    let spec = &placed.object["spec"];
+    let mut labels = Labels::from([
+        ("component".to_owned(), "mysqld".to_owned()),
+        ("tier".to_owned(), "mysql".to_owned()),
+        (
+            "mysql.oracle.com/cluster".to_owned(),
+            placed.name().to_owned(),
+        ),
+    ]);
+    labels.extend(labels_of(&spec["podLabels"]));
+    let port = |name: &str, number: u16| PodPort {
+        name: Some(name.to_owned()),
+        number,
+        protocol: "TCP".into(),
+    };
+    Some(Workload {
+        object: index,
+        kind: "Pod".into(),
+        namespace: placed.namespace().to_owned(),
+        name: placed.name().to_owned(),
+        template: None,
+        labels,
+        ports: vec![
+            port("mysql", 3306),
+            port("mysqlx", 33060),
+            port("gr-xcom", 33061),
+            port("metrics", 9104),
+        ],
+        replicas: Some(spec["instances"].as_i64().unwrap_or(1)),
+    })
+}
+
 /// The name prefix of cert-manager's HTTP-01 solver pods.
 pub const ACME_SOLVER_POD: &str = "cm-acme-http-solver";
 
@@ -711,6 +753,24 @@ fn operator_pods(placed: &Placed) -> Option<(Labels, Vec<PodPort>)> {
             ]),
             vec![port("web", 9093)],
         )),
+        // The MySQL Operator's routers: what clients reach through the cluster's Service
+        // (its servers are behind them, on the operator's own ports).
+        ("mysql.oracle.com", "InnoDBCluster") => {
+            let mut pods = labels(&[
+                ("component", "mysqlrouter"),
+                ("tier", "mysql"),
+                ("mysql.oracle.com/cluster", name),
+            ]);
+            pods.extend(labels_of(&placed.object["spec"]["router"]["podLabels"]));
+            Some((
+                pods,
+                vec![
+                    port("mysql-rw", 6446),
+                    port("mysql-ro", 6447),
+                    port("mysql-rw-split", 6450),
+                ],
+            ))
+        }
         ("jaegertracing.io", "Jaeger") => Some((
             labels(&[
                 ("app", "jaeger"),
@@ -791,6 +851,27 @@ fn service_infos(index: usize, placed: &Placed) -> Vec<ServiceInfo> {
                 ),
                 info(format!("{name}-query"), pods, &[("http-query", 16686)]),
             ]
+        }
+        // The MySQL Operator's router Service, named after the cluster: 3306 is the
+        // router's read-write port.
+        ("mysql.oracle.com", "InnoDBCluster") => {
+            let routers = Labels::from([
+                ("component".to_owned(), "mysqlrouter".to_owned()),
+                ("tier".to_owned(), "mysql".to_owned()),
+                ("mysql.oracle.com/cluster".to_owned(), name.to_owned()),
+            ]);
+            let mut router = info(
+                name.to_owned(),
+                routers,
+                &[
+                    ("mysql", 3306),
+                    ("mysql-alternate", 6446),
+                    ("mysql-ro", 6447),
+                    ("mysql-rw-split", 6450),
+                ],
+            );
+            router.ports[0].target = TargetPort::Number(6446);
+            vec![router]
         }
         // The Prometheus operator's governing Services.
         ("monitoring.coreos.com", "Prometheus") => vec![info(

@@ -107,9 +107,28 @@ fn compile(schema: &Value, path: &Path) -> Result<jsonschema::Validator> {
     })
 }
 
+/// A custom resource as its CRD's schema judges it. The API server validates `metadata`
+/// as ObjectMeta; a CRD's schema may only restrict `name` and `generateName` there, so
+/// a schema converted with `additionalProperties: false` on `metadata` (the MySQL
+/// Operator's) sees only those.
+fn judged(object: &Value) -> std::borrow::Cow<'_, Value> {
+    let Some(metadata) = object.get("metadata").and_then(Value::as_object) else {
+        return std::borrow::Cow::Borrowed(object);
+    };
+    let mut judged = object.clone();
+    judged["metadata"] = Value::Object(
+        metadata
+            .iter()
+            .filter(|(k, _)| *k == "name" || *k == "generateName")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    std::borrow::Cow::Owned(judged)
+}
+
 fn validate(validator: &jsonschema::Validator, placed: &Placed, schema: &str) -> Vec<Finding> {
     validator
-        .iter_errors(&placed.object)
+        .iter_errors(&judged(&placed.object))
         .map(|error| {
             let mut message = error.to_string();
             if message.len() > MESSAGE_LIMIT {

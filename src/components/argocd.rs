@@ -106,6 +106,10 @@ pub struct Charts {
     /// cluster that ships its own.
     #[serde(default)]
     pub metrics_server: Option<Chart>,
+    /// The MySQL Operator (`InnoDBCluster`): installed only while an environment runs
+    /// `dataLayer.mysql.mode: innodb-cluster` (see `Project::load`).
+    #[serde(default)]
+    pub mysql_operator: Option<Chart>,
 }
 
 impl Charts {
@@ -123,6 +127,7 @@ impl Charts {
             ("jaegerOperator", &self.jaeger_operator),
         ];
         all.extend(self.metrics_server.as_ref().map(|c| ("metricsServer", c)));
+        all.extend(self.mysql_operator.as_ref().map(|c| ("mysqlOperator", c)));
         all
     }
 

@@ -116,7 +116,8 @@ pub fn cron_jobs(
         objects.push(setting.binlog_shipping()?);
     }
     // The backup pods exist only where backups run, and so does their policy.
-    objects.extend(super::network::backup_policies(catalog));
+    let servers = env.data_layer.mysql.mode != crate::descriptor::MysqlMode::InnodbCluster;
+    objects.extend(super::network::backup_policies(catalog, servers));
     Ok(objects)
 }
 

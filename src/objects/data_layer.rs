@@ -36,7 +36,7 @@ pub fn headless(name: &str) -> String {
 pub fn replaced(catalog: &Catalog, env: &EnvironmentFile) -> Vec<String> {
     let layer = &env.data_layer;
     let mut names = Vec::new();
-    if layer.mysql.mode == MysqlMode::Statefulset {
+    if layer.mysql.mode != MysqlMode::Deployment {
         names.extend(catalog.databases().map(|db| db.deployment()));
     }
     if layer.redis.mode == RedisMode::Cluster {
@@ -48,21 +48,43 @@ pub fn replaced(catalog: &Catalog, env: &EnvironmentFile) -> Vec<String> {
     names
 }
 
-/// One patch file per replaced Deployment, deleting it: kustomize refuses a file holding
-/// several `$patch: delete` documents.
+/// One patch file per replaced object, deleting it: kustomize refuses a file holding
+/// several `$patch: delete` documents. The replaced Deployments, and with InnoDB
+/// Clusters the databases' Services too: the operator creates its router's Service
+/// under the same name.
 pub fn delete_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
-    replaced(catalog, env)
+    let delete = |api_version: &str, kind: &str, name: &str, file: String| {
+        let patch = json!({
+            "$patch": "delete",
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": {"name": name},
+        });
+        File::new(file, vec![patch])
+    };
+    let mut files: Vec<File> = replaced(catalog, env)
         .into_iter()
         .map(|name| {
-            let patch = json!({
-                "$patch": "delete",
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": {"name": name},
-            });
-            File::new(format!("patches/replace-{name}.yaml"), vec![patch])
+            delete(
+                "apps/v1",
+                "Deployment",
+                &name,
+                format!("patches/replace-{name}.yaml"),
+            )
         })
-        .collect()
+        .collect();
+    if env.data_layer.mysql.mode == MysqlMode::InnodbCluster {
+        files.extend(catalog.databases().map(|db| {
+            let name = db.deployment();
+            delete(
+                "v1",
+                "Service",
+                &name,
+                format!("patches/replace-{name}-service.yaml"),
+            )
+        }));
+    }
+    files
 }
 
 /// Environment variables the services with Redis get in cluster mode: Laravel's
@@ -116,6 +138,9 @@ pub fn objects(
             objects.push(headless_service(&name, &l, &[("mysql", 3306)], false));
             objects.push(disruption_budget(&name, &l));
         }
+    }
+    if layer.mysql.mode == MysqlMode::InnodbCluster {
+        objects.extend(super::innodb::objects(catalog, env, templates)?);
     }
     if let Some(nodes) = layer.minio.distributed() {
         objects.extend(minio(catalog, env, nodes));
@@ -285,35 +310,52 @@ fn disruption_budget(name: &str, l: &std::collections::BTreeMap<String, String>)
     })
 }
 
-/// A NetworkPolicy over the pods labelled `app: <name>`: `ingress` and `egress` as
-/// (peer `app` labels, ports) rules, with no policy type it does not list.
-fn policy(
+/// The peer of a NetworkPolicy rule: the pods of the namespace with these labels.
+pub(super) fn pods(labels: &[(&str, &str)]) -> Value {
+    let labels: serde_json::Map<String, Value> = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    json!({"podSelector": {"matchLabels": labels}})
+}
+
+/// The pods labelled `app: <name>`, as a rule's peer.
+pub(super) fn app(name: &str) -> Value {
+    pods(&[("app", name)])
+}
+
+/// A rule's peers and TCP ports; no peers: any destination.
+pub(super) type Rule<'r> = (Vec<Value>, &'r [u16]);
+
+/// A NetworkPolicy over the pods `selected` (a peer, see [`pods`]): `ingress` and
+/// `egress` rules, with no policy type it does not list.
+pub(super) fn policy(
     catalog: &Catalog,
     policy_name: &str,
-    app: &str,
-    ingress: &[(&[&str], &[u16])],
-    egress: &[(&[&str], &[u16])],
+    selected: &Value,
+    ingress: &[Rule],
+    egress: &[Rule],
 ) -> Object {
     let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
     l.extend(catalog.platform.labels.clone());
-    let rules = |rules: &[(&[&str], &[u16])], side: &str| -> Vec<Value> {
+    let rules = |rules: &[Rule], side: &str| -> Vec<Value> {
         rules
             .iter()
             .map(|(peers, ports)| {
-                let peers: Vec<Value> = peers
-                    .iter()
-                    .map(|p| json!({"podSelector": {"matchLabels": {"app": p}}}))
-                    .collect();
                 let ports: Vec<Value> = ports
                     .iter()
                     .map(|p| json!({"port": p, "protocol": "TCP"}))
                     .collect();
-                json!({side: peers, "ports": ports})
+                let mut rule = json!({"ports": ports});
+                if !peers.is_empty() {
+                    rule[side] = json!(peers);
+                }
+                rule
             })
             .collect()
     };
     let mut types = Vec::new();
-    let mut spec = json!({"podSelector": {"matchLabels": {"app": app}}});
+    let mut spec = json!({"podSelector": selected["podSelector"].clone()});
     if !ingress.is_empty() {
         types.push("Ingress");
         spec["ingress"] = json!(rules(ingress, "from"));
@@ -372,9 +414,9 @@ fn minio(catalog: &Catalog, env: &EnvironmentFile, nodes: u32) -> Vec<Object> {
         policy(
             catalog,
             "minio-distributed",
-            MINIO,
-            &[(&[MINIO], &[api])],
-            &[(&[MINIO], &[api])],
+            &app(MINIO),
+            &[(vec![app(MINIO)], &[api])],
+            &[(vec![app(MINIO)], &[api])],
         ),
     ]
 }
@@ -486,19 +528,19 @@ fn redis(catalog: &Catalog, env: &EnvironmentFile, templates: &Templates) -> Res
         policy(
             catalog,
             "redis-cluster",
-            REDIS,
+            &app(REDIS),
             &[
-                (&[REDIS], &[port, REDIS_BUS_PORT]),
-                (&[REDIS_CLUSTER_CREATE], &[port]),
+                (vec![app(REDIS)], &[port, REDIS_BUS_PORT]),
+                (vec![app(REDIS_CLUSTER_CREATE)], &[port]),
             ],
-            &[(&[REDIS], &[port, REDIS_BUS_PORT])],
+            &[(vec![app(REDIS)], &[port, REDIS_BUS_PORT])],
         ),
         policy(
             catalog,
             &format!("{REDIS_CLUSTER_CREATE}-traffic"),
-            REDIS_CLUSTER_CREATE,
+            &app(REDIS_CLUSTER_CREATE),
             &[],
-            &[(&[REDIS], &[port])],
+            &[(vec![app(REDIS)], &[port])],
         ),
     ])
 }

@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod data;
 pub mod data_layer;
+pub mod innodb;
 pub mod messaging;
 pub mod minio;
 pub mod network;
@@ -252,6 +253,10 @@ pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
     patches.push(File::new(
         "patches/redis-cluster-clients.yaml",
         data_layer::redis_client_patches(catalog, env),
+    ));
+    patches.push(File::new(
+        "patches/innodb-cluster-clients.yaml",
+        innodb::client_patches(catalog, env),
     ));
     patches.extend(data_layer::delete_patches(catalog, env));
     patches.retain(|f| !f.objects.is_empty());

@@ -210,8 +210,9 @@ fn acme_solver_policy(catalog: &Catalog, l: &BTreeMap<String, String>) -> Object
 
 /// Where backups run: their pods reach every database and MinIO, and nothing else.
 /// Environment-specific, so that no policy of an environment without backups names
-/// pods that do not exist.
-pub fn backup_policies(catalog: &Catalog) -> Vec<Object> {
+/// pods that do not exist. `servers`: the databases' own pods serve the dumps (not
+/// InnoDB Clusters' routers, whose policy is theirs).
+pub fn backup_policies(catalog: &Catalog, servers: bool) -> Vec<Object> {
     let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
     l.extend(catalog.platform.labels.clone());
     let minio_port = catalog.minio.api_port.get();
@@ -237,41 +238,46 @@ pub fn backup_policies(catalog: &Catalog) -> Vec<Object> {
             ports: Some(vec![port("TCP", port_number)]),
         }])
     };
-    vec![
-        policy(
-            &format!("{BACKUP_APP}-traffic"),
-            match_labels("app", BACKUP_APP),
-            &["Ingress", "Egress"],
-            Some(Vec::new()),
-            Some(vec![
-                NetworkPolicyEgressRule {
-                    to: Some(vec![NetworkPolicyPeer {
-                        pod_selector: Some(databases.clone()),
-                        ..Default::default()
-                    }]),
-                    ports: Some(vec![port("TCP", 3306)]),
-                },
-                NetworkPolicyEgressRule {
-                    to: Some(vec![peer(&local(MINIO))]),
-                    ports: Some(vec![port("TCP", minio_port)]),
-                },
-            ]),
-        ),
-        policy(
+    let to_databases = NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            pod_selector: Some(databases.clone()),
+            ..Default::default()
+        }]),
+        ports: Some(vec![port("TCP", 3306)]),
+    };
+    let to_minio = NetworkPolicyEgressRule {
+        to: Some(vec![peer(&local(MINIO))]),
+        ports: Some(vec![port("TCP", minio_port)]),
+    };
+    let egress = if servers {
+        vec![to_databases, to_minio]
+    } else {
+        vec![to_minio]
+    };
+    let mut policies = vec![policy(
+        &format!("{BACKUP_APP}-traffic"),
+        match_labels("app", BACKUP_APP),
+        &["Ingress", "Egress"],
+        Some(Vec::new()),
+        Some(egress),
+    )];
+    if servers {
+        policies.push(policy(
             &format!("{BACKUP_APP}-to-databases"),
             databases,
             &["Ingress"],
             from_backups(3306),
             None,
-        ),
-        policy(
-            &format!("{BACKUP_APP}-to-minio"),
-            match_labels("app", MINIO),
-            &["Ingress"],
-            from_backups(minio_port),
-            None,
-        ),
-    ]
+        ));
+    }
+    policies.push(policy(
+        &format!("{BACKUP_APP}-to-minio"),
+        match_labels("app", MINIO),
+        &["Ingress"],
+        from_backups(minio_port),
+        None,
+    ));
+    policies
 }
 
 /// `<workload>-traffic`: exactly the flows into and out of one workload's pods.

@@ -394,17 +394,29 @@ fn run(dir: &Path, script: &str, env: &[(&str, &str)]) -> std::process::Output {
 }
 
 #[test]
-fn redis_cluster_scripts_pass_shellcheck() {
+fn data_layer_scripts_pass_shellcheck() {
     if !which("shellcheck") {
         skip(
-            "redis_cluster_scripts_pass_shellcheck",
+            "data_layer_scripts_pass_shellcheck",
             "shellcheck not found",
             &[],
         );
         return;
     }
     let (nodes, create) = redis_scripts();
-    for (name, text) in [("nodes-conf", nodes), ("cluster-create", create)] {
+    let project = production_with("  mysql: {mode: innodb-cluster}\n");
+    project.edit(
+        "environments/production.yaml",
+        "    pointInTime: {rpoMinutes: 15}\n",
+        "",
+    );
+    let built = objects(&project.run(&["build", "production"]).code(0).stdout);
+    let users = script(&built, "Job", "auth-mysql-users", false);
+    for (name, text) in [
+        ("nodes-conf", nodes),
+        ("cluster-create", create),
+        ("mysql-users", users),
+    ] {
         let out = Command::new("shellcheck")
             .args(["-s", "sh", "-"])
             .stdin(std::process::Stdio::piped())
@@ -697,5 +709,109 @@ fn redis_cluster_forms_and_survives_new_addresses_for_every_node() {
     assert!(
         moved.contains(".redis-headless.e-commerce-prod.svc.cluster.local:"),
         "{moved}"
+    );
+}
+
+#[test]
+fn mysql_innodb_cluster_mode_runs_an_operator_cluster_per_database_behind_the_same_host() {
+    let test =
+        "mysql_innodb_cluster_mode_runs_an_operator_cluster_per_database_behind_the_same_host";
+    // Binary-log shipping is refused with InnoDB Clusters (see the errors test).
+    let project = production_with("  mysql: {mode: innodb-cluster}\n");
+    project.edit(
+        "environments/production.yaml",
+        "    pointInTime: {rpoMinutes: 15}\n",
+        "",
+    );
+    let built = objects(&project.run(&["build", "production"]).code(0).stdout);
+    for prefix in ["auth", "orders", "websites"] {
+        let name = format!("{prefix}-service-mysql");
+        // The operator creates the router's Service under the database's Service name.
+        assert!(find(&built, "Deployment", &name).is_none(), "{name}");
+        assert!(find(&built, "Service", &name).is_none(), "{name}");
+        let cluster = &get(&built, "InnoDBCluster", &name)["spec"];
+        assert_eq!(cluster["instances"], 3);
+        assert_eq!(cluster["router"]["instances"], 2);
+        assert_eq!(
+            cluster["secretName"],
+            format!("{prefix}-mysql-cluster-secret")
+        );
+        assert_eq!(
+            cluster["datadirVolumeClaimTemplate"]["resources"]["requests"]["storage"],
+            "10Gi"
+        );
+        assert_eq!(cluster["podLabels"]["app"], name.as_str());
+        assert!(
+            cluster["mycnf"]
+                .as_str()
+                .expect("mycnf")
+                .contains("collation-server=utf8mb4_unicode_ci")
+        );
+        let secret = &get(
+            &built,
+            "ExternalSecret",
+            &format!("{prefix}-mysql-cluster-secret"),
+        )["spec"];
+        let keys: Vec<&str> = secret["target"]["template"]["data"]
+            .as_object()
+            .expect("template")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["rootHost", "rootPassword", "rootUser"]);
+        let job = get(&built, "Job", &format!("{prefix}-mysql-users"));
+        assert_eq!(
+            job["metadata"]["annotations"]["argocd.argoproj.io/hook"],
+            "PostSync"
+        );
+    }
+    let env = container(
+        get(&built, "Deployment", "orders-service"),
+        "orders-service",
+    )["env"]
+        .to_string();
+    for pair in [
+        "{\"name\":\"DB_HOST\",\"value\":\"orders-service-mysql\"}",
+        "{\"name\":\"DB_READ_HOST\",\"value\":\"orders-service-mysql\"}",
+        "{\"name\":\"DB_READ_PORT\",\"value\":\"6447\"}",
+    ] {
+        assert!(env.contains(pair), "{pair}: {env}");
+    }
+    // The operator is bootstrapped a wave before the environments, and only for them.
+    let argocd = objects(&project.run(&["build", "argocd"]).code(0).stdout);
+    let wave = |o: &Value| -> i64 {
+        o["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+            .as_str()
+            .and_then(|w| w.parse().ok())
+            .expect("a sync wave")
+    };
+    let operator = get(&argocd, "Application", "mysql-operator");
+    assert_eq!(operator["spec"]["source"]["chart"], "mysql-operator");
+    assert!(wave(operator) < wave(get(&argocd, "Application", "e-commerce-production")));
+    let plain = objects(&Scratch::new().run(&["build", "argocd"]).code(0).stdout);
+    assert!(find(&plain, "Application", "mysql-operator").is_none());
+    let reach = reachability(&project);
+    for line in [
+        "orders-service -> orders-service-mysql-router: 6446-6447\n",
+        "mysql-backup -> orders-service-mysql-router: 6446\n",
+        "orders-service-mysql -> orders-service-mysql: 3306,33060-33061\n",
+    ] {
+        assert!(reach.contains(line), "{line}{reach}");
+    }
+    validates_and_round_trips(&project, test);
+}
+
+#[test]
+fn innodb_cluster_with_binary_log_shipping_is_a_located_error() {
+    let project = production_with("  mysql: {mode: innodb-cluster}\n");
+    let lines = Scratch::new()
+        .read("environments/production.yaml")
+        .lines()
+        .count();
+    let err = project.run(&["validate"]).code(1).stderr;
+    assert!(
+        err.contains("binary-log shipping follows one server")
+            && err.contains(&format!("environments/production.yaml:{}:17", lines + 2)),
+        "{err}"
     );
 }

@@ -13,7 +13,7 @@ const SKIPPING: [&str; 13] = [
     "backup::rendered_scripts_pass_shellcheck",
     "backup::init_dump_binlog_and_restore_scripts_run_against_a_real_server",
     "backup::backup_alerts_report_failed_never_successful_and_overdue_cron_jobs",
-    "data_layer::redis_cluster_scripts_pass_shellcheck",
+    "data_layer::data_layer_scripts_pass_shellcheck",
     "data_layer::nodes_conf_gets_the_current_addresses_of_the_announced_host_names",
     "data_layer::cluster_create_forms_a_new_cluster_once_and_refuses_a_partial_one",
     "data_layer::redis_cluster_forms_and_survives_new_addresses_for_every_node",
