@@ -1064,7 +1064,7 @@ fn check_environment(
             );
         }
     }
-    data_layer(&mut c, &root.key("dataLayer"), env);
+    data_layer(&mut c, &root.key("dataLayer"), catalog, env);
     let quota = root.key("quota");
     c.at_most(
         &quota.key("requests"),
@@ -1116,8 +1116,18 @@ fn check_environment(
 /// The data layer's modes: every replicated mode keeps its state on volumes (a Redis
 /// Cluster node that loses `nodes.conf` comes back a stranger to its cluster), and a
 /// distributed MinIO is one erasure set of 4 to 16 drives.
-fn data_layer(c: &mut Checker, at: &KeyPath, env: &EnvironmentFile) {
+fn data_layer(c: &mut Checker, at: &KeyPath, catalog: &Catalog, env: &EnvironmentFile) {
     let layer = &env.data_layer;
+    if layer.mysql.mode == MysqlMode::InnodbCluster
+        && catalog.components.argocd.charts.mysql_operator.is_none()
+    {
+        c.report(
+            &at.key("mysql").key("mode"),
+            "the catalog installs no MySQL Operator".into(),
+            "components.argocd.charts.mysqlOperator in environments/platform.yaml",
+            None,
+        );
+    }
     let modes = [
         ("mysql", layer.mysql.mode != MysqlMode::Deployment),
         ("minio", layer.minio.mode != MinioMode::Standalone),
