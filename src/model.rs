@@ -2,7 +2,8 @@
 //! resolved into the views the object constructors need.
 
 use crate::descriptor::{
-    self, Catalog, EnvironmentFile, Layer, MinioMode, MysqlMode, RedisMode, ResourceList, Resources,
+    self, Catalog, EnvironmentFile, Layer, MinioMode, MysqlMode, PodSecurity, RedisMode,
+    ResourceList, Resources,
 };
 use crate::error::{Error, Result};
 use crate::scalar::Name;
@@ -1144,6 +1145,16 @@ fn data_layer(c: &mut Checker, at: &KeyPath, catalog: &Catalog, env: &Environmen
                 None,
             );
         }
+    }
+    if layer.mysql.mode == MysqlMode::InnodbCluster && env.pod_security == PodSecurity::Restricted {
+        c.report(
+            &at.key("mysql").key("mode"),
+            "the MySQL Operator's servers chown their data directory in an init container \
+             running as root (CHOWN, FOWNER): Pod Security `restricted` refuses them"
+                .into(),
+            "podSecurity: baseline with innodb-cluster, or another mode",
+            None,
+        );
     }
     if layer.mysql.mode == MysqlMode::InnodbCluster
         && env

@@ -404,12 +404,7 @@ fn data_layer_scripts_pass_shellcheck() {
         return;
     }
     let (nodes, create) = redis_scripts();
-    let project = production_with("  mysql: {mode: innodb-cluster}\n");
-    project.edit(
-        "environments/production.yaml",
-        "    pointInTime: {rpoMinutes: 15}\n",
-        "",
-    );
+    let project = innodb_production();
     let built = objects(&project.run(&["build", "production"]).code(0).stdout);
     let users = script(&built, "Job", "auth-mysql-users", false);
     for (name, text) in [
@@ -712,17 +707,29 @@ fn redis_cluster_forms_and_survives_new_addresses_for_every_node() {
     );
 }
 
-#[test]
-fn mysql_innodb_cluster_mode_runs_an_operator_cluster_per_database_behind_the_same_host() {
-    let test =
-        "mysql_innodb_cluster_mode_runs_an_operator_cluster_per_database_behind_the_same_host";
-    // Binary-log shipping is refused with InnoDB Clusters (see the errors test).
+/// Production with InnoDB Clusters: without binary-log shipping, Pod Security `baseline`
+/// (both refused with them, see the errors test).
+fn innodb_production() -> Scratch {
     let project = production_with("  mysql: {mode: innodb-cluster}\n");
     project.edit(
         "environments/production.yaml",
         "    pointInTime: {rpoMinutes: 15}\n",
         "",
     );
+    project.edit(
+        "environments/production.yaml",
+        "podSecurity: restricted",
+        "podSecurity: baseline",
+    );
+    project
+}
+
+#[test]
+fn mysql_innodb_cluster_mode_runs_an_operator_cluster_per_database_behind_the_same_host() {
+    let test =
+        "mysql_innodb_cluster_mode_runs_an_operator_cluster_per_database_behind_the_same_host";
+    // Binary-log shipping is refused with InnoDB Clusters (see the errors test).
+    let project = innodb_production();
     let built = objects(&project.run(&["build", "production"]).code(0).stdout);
     for prefix in ["auth", "orders", "websites"] {
         let name = format!("{prefix}-service-mysql");
@@ -802,16 +809,21 @@ fn mysql_innodb_cluster_mode_runs_an_operator_cluster_per_database_behind_the_sa
 }
 
 #[test]
-fn innodb_cluster_with_binary_log_shipping_is_a_located_error() {
+fn innodb_cluster_with_binary_log_shipping_or_restricted_pods_is_a_located_error() {
     let project = production_with("  mysql: {mode: innodb-cluster}\n");
     let lines = Scratch::new()
         .read("environments/production.yaml")
         .lines()
         .count();
     let err = project.run(&["validate"]).code(1).stderr;
-    assert!(
-        err.contains("binary-log shipping follows one server")
-            && err.contains(&format!("environments/production.yaml:{}:17", lines + 2)),
-        "{err}"
-    );
+    for what in [
+        "binary-log shipping follows one server",
+        "Pod Security `restricted` refuses them",
+    ] {
+        assert!(
+            err.contains(what)
+                && err.contains(&format!("environments/production.yaml:{}:17", lines + 2)),
+            "{what}: {err}"
+        );
+    }
 }
