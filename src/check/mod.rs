@@ -5,8 +5,9 @@
 //! LimitRanges, Pod Security, Gatekeeper), custom resources against their JSON schemas
 //! (`schemas`), names and labels against the limits of the API server (`names`),
 //! connections that would fail at run time (`wiring`), the ArgoCD bootstrap from an
-//! empty cluster (`bootstrap`). `reachability` evaluates the NetworkPolicies into who
-//! may connect to whom.
+//! empty cluster (`bootstrap`), namespaces of another cluster named where only the
+//! object's own count (`clusters`). `reachability` evaluates the NetworkPolicies into who
+//! may connect to whom. With several clusters each is checked on its own.
 //!
 //! A finding names the object and target, the field, and the descriptor entry behind it
 //! (`origin`); findings print in a fixed order, one block each.
@@ -14,6 +15,7 @@
 pub mod admission;
 pub mod bootstrap;
 pub mod cluster;
+pub mod clusters;
 pub mod names;
 pub mod origin;
 pub mod policy;
@@ -25,6 +27,7 @@ pub mod wiring;
 use crate::error::Result;
 use crate::{Platform, Target};
 use cluster::{Cluster, Placed};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -247,6 +250,7 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
         } else {
             [0, 1].map(|half| objects.iter().skip(half).step_by(2).copied().collect())
         };
+        let elsewhere = elsewhere(project, site.name);
         let jobs: Vec<Box<dyn FnOnce() -> Vec<Finding> + Send + '_>> = vec![
             Box::new(|| references::check(&cluster, &objects)),
             Box::new(|| policy::check(&cluster, &objects, &unpinned_allowed)),
@@ -255,6 +259,7 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
             Box::new(|| admission::gatekeeper::check(&cluster, &halves[1])),
             Box::new(|| names::check(&objects)),
             Box::new(|| wiring::check(&cluster, &objects, ingress_namespace)),
+            Box::new(|| clusters::check(&objects, site.name, &elsewhere)),
             Box::new(|| {
                 let bootstrap =
                     bootstrap::check(&cluster, &project.catalog, &platform.targets, site);
@@ -298,6 +303,24 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
         findings,
         unchecked_custom_resources,
     })
+}
+
+/// The namespaces of environments on other clusters than `cluster` that no environment
+/// of `cluster` has, each with its cluster.
+fn elsewhere(project: &crate::model::Project, cluster: &str) -> BTreeMap<String, String> {
+    let on = |e: &&crate::descriptor::EnvironmentFile| project.cluster_of(e).name == cluster;
+    let here: Vec<&str> = (project.environments.iter().filter(on))
+        .map(|e| e.namespace.as_str())
+        .collect();
+    (project.environments.iter())
+        .filter(|e| !on(e) && !here.contains(&e.namespace.as_str()))
+        .map(|e| {
+            (
+                e.namespace.to_string(),
+                project.cluster_of(e).name.to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// The report: one block per finding, a note on what went unchecked, a summary line.

@@ -496,3 +496,28 @@ fn argocd_cluster_hosting_no_environment_validates() {
 fn the_argocd_plugin_builds_another_clusters_folders() {
     plugin_builds_every_folder(&several_clusters());
 }
+
+#[test]
+fn a_namespace_of_another_cluster_is_found() {
+    let project = several_clusters();
+    project.edit(
+        "templates/components/messaging/rabbitmq-cluster.yaml.j2",
+        "{{ topology_namespaces | tojson }}",
+        "{{ (topology_namespaces ~ \",e-commerce-prod-us\") | tojson }}",
+    );
+    let run = validate(&project).code(1);
+    for target in ["messaging", "eu-1/messaging"] {
+        assert_finding(
+            &run,
+            &[
+                "error[references]: names namespace `e-commerce-prod-us`, which is on cluster `us-1`",
+                &format!(
+                    "--> RabbitmqCluster/e-commerce-messaging/rabbitmq-cluster (target {target})"
+                ),
+                "= field: metadata.annotations.rabbitmq.com/topology-allowed-namespaces",
+                "= descriptor: environments/platform.yaml:",
+            ],
+        );
+    }
+    assert!(run.stdout.contains("2 finding(s)"), "{}", run.stdout);
+}

@@ -16,7 +16,7 @@ use crate::check::{Family, Finding};
 use serde_json::Value;
 
 /// The annotation listing the namespaces whose topology objects may name a cluster.
-const TOPOLOGY_NAMESPACES: &str = "rabbitmq.com/topology-allowed-namespaces";
+pub(crate) const TOPOLOGY_NAMESPACES: &str = "rabbitmq.com/topology-allowed-namespaces";
 
 pub(super) fn check(
     cluster: &Cluster,

@@ -11,7 +11,7 @@
 //!
 //! Every map is built once per run: the check is linear in the number of workloads.
 
-mod controllers;
+pub(crate) mod controllers;
 mod dead_letters;
 mod endpoint;
 
