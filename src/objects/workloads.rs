@@ -17,7 +17,7 @@ use crate::object::{Object, labels, meta, object};
 pub const GLOBAL_CONFIG: &str = "global-config";
 /// Configuration keys platgen sets itself (per service, or per environment in
 /// `global-config`), and the settings they come from.
-pub const GENERATED_CONFIG: [(&str, &str); 7] = [
+pub const GENERATED_CONFIG: [(&str, &str); 10] = [
     (
         "CACHE_STORE",
         "`redis` of each service and `workloads.drivers`",
@@ -34,6 +34,9 @@ pub const GENERATED_CONFIG: [(&str, &str); 7] = [
     ("OTEL_SERVICE_NAME", "each service's name"),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "the Jaeger collector"),
     ("OTEL_EXPORTER_OTLP_PROTOCOL", "the Jaeger collector"),
+    ("REDIS_CLUSTER", "the environment's `dataLayer.redis.mode`"),
+    ("DB_READ_HOST", "the environment's `dataLayer.mysql.mode`"),
+    ("DB_READ_PORT", "the environment's `dataLayer.mysql.mode`"),
 ];
 pub const REDIS_SECRET: &str = "redis-secret";
 /// MinIO's root credentials: read by MinIO and its setup Job only.

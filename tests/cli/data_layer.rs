@@ -797,6 +797,14 @@ fn mysql_innodb_cluster_mode_runs_an_operator_cluster_per_database_behind_the_sa
     assert!(wave(operator) < wave(get(&argocd, "Application", "e-commerce-production")));
     let plain = objects(&Scratch::new().run(&["build", "argocd"]).code(0).stdout);
     assert!(find(&plain, "Application", "mysql-operator").is_none());
+    // The operator's exporter sidecars are scraped where clusters run.
+    let monitoring = objects(&project.run(&["build", "monitoring"]).code(0).stdout);
+    let monitor = &get(&monitoring, "PodMonitor", "mysql-cluster-exporters")["spec"];
+    assert_eq!(
+        monitor["namespaceSelector"]["matchNames"],
+        serde_json::json!(["e-commerce-prod"])
+    );
+    assert_eq!(monitor["selector"]["matchLabels"]["component"], "mysqld");
     let reach = reachability(&project);
     for line in [
         "orders-service -> orders-service-mysql-router: 6446-6447\n",

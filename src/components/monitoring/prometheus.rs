@@ -198,6 +198,23 @@ pub(super) fn monitors(project: &Project, templates: &Templates) -> Result<Vec<O
             ],
         });
     }
+    // The MySQL Operator's exporter sidecars, on the servers of the environments that run
+    // InnoDB Clusters (labelled by the operator, not `component: database`).
+    let clusters: Vec<String> = project
+        .environments
+        .iter()
+        .filter(|e| e.data_layer.mysql.mode == crate::descriptor::MysqlMode::InnodbCluster)
+        .map(|e| e.namespace.to_string())
+        .collect();
+    if !clusters.is_empty() {
+        monitors.push(Monitor {
+            kind: "PodMonitor",
+            name: "mysql-cluster-exporters".into(),
+            namespaces: clusters,
+            selector: labels([("component", "mysqld"), ("tier", "mysql")]),
+            endpoints: vec![endpoint("metrics", "/metrics")],
+        });
+    }
     templates.objects(
         "components/monitoring/monitors.yaml.j2",
         &MonitorsContext {
