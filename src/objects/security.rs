@@ -219,25 +219,30 @@ pub fn ingress(catalog: &Catalog, env: &EnvironmentFile) -> Object {
             }]),
             rules: Some(vec![IngressRule {
                 host: Some(env.host.clone()),
-                http: Some(HTTPIngressRuleValue {
-                    paths: vec![HTTPIngressPath {
-                        path: Some("/".into()),
-                        path_type: "Prefix".into(),
-                        backend: IngressBackend {
-                            service: Some(IngressServiceBackend {
-                                name: gateway.name.to_string(),
-                                port: Some(ServiceBackendPort {
-                                    name: Some("http".into()),
-                                    ..Default::default()
-                                }),
-                            }),
-                            ..Default::default()
-                        },
-                    }],
-                }),
+                http: Some(everything_to(gateway.name.as_str())),
             }]),
             ..Default::default()
         }),
         ..Default::default()
     })
+}
+
+/// An Ingress rule's paths: every path (prefix `/`) to the named Service's port `http`.
+pub fn everything_to(service: &str) -> HTTPIngressRuleValue {
+    HTTPIngressRuleValue {
+        paths: vec![HTTPIngressPath {
+            path: Some("/".into()),
+            path_type: "Prefix".into(),
+            backend: IngressBackend {
+                service: Some(IngressServiceBackend {
+                    name: service.to_owned(),
+                    port: Some(ServiceBackendPort {
+                        name: Some("http".into()),
+                        ..Default::default()
+                    }),
+                }),
+                ..Default::default()
+            },
+        }],
+    }
 }

@@ -3,7 +3,7 @@
 //! and `mc` on PATH; shellcheck on every rendered script; promtool on the backup alerts.
 //! A tool that is not installed is skipped with a visible `SKIPPED` notice.
 
-use crate::support::{Scratch, run_in, skip};
+use crate::support::{Scratch, run_in, skip, which};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -49,14 +49,6 @@ fn script(objects: &[Value], kind: &str, name: &str, container: &str) -> String 
         }
     }
     panic!("{kind} {name} has no container {container}")
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    })
 }
 
 /// The shells the scripts are run under: dash (Debian's sh) and bash (the images' sh).

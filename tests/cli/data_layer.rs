@@ -5,7 +5,7 @@
 //! the located errors; the Redis Cluster scripts run under stand-ins and shellcheck.
 
 use crate::check::crd_schemas;
-use crate::support::{Scratch, diff, skip};
+use crate::support::{Scratch, diff, skip, which, with_stdin};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
@@ -364,11 +364,6 @@ fn redis_scripts() -> (String, String) {
     )
 }
 
-fn which(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
 fn executable(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write stand-in");
     let mut perms = std::fs::metadata(path).expect("stat").permissions();
@@ -395,7 +390,7 @@ fn run(dir: &Path, script: &str, env: &[(&str, &str)]) -> std::process::Output {
 
 #[test]
 fn data_layer_scripts_pass_shellcheck() {
-    if !which("shellcheck") {
+    if which("shellcheck").is_none() {
         skip(
             "data_layer_scripts_pass_shellcheck",
             "shellcheck not found",
@@ -412,20 +407,7 @@ fn data_layer_scripts_pass_shellcheck() {
         ("cluster-create", create),
         ("mysql-users", users),
     ] {
-        let out = Command::new("shellcheck")
-            .args(["-s", "sh", "-"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child
-                    .stdin
-                    .take()
-                    .expect("stdin")
-                    .write_all(text.as_bytes())?;
-                child.wait_with_output()
-            })
+        let out = with_stdin(Command::new("shellcheck").args(["-s", "sh", "-"]), &text)
             .expect("shellcheck runs");
         assert!(
             out.status.success(),
@@ -439,7 +421,7 @@ fn data_layer_scripts_pass_shellcheck() {
 /// node announced; this pod's own is POD_IP; an unknown name keeps its address.
 #[test]
 fn nodes_conf_gets_the_current_addresses_of_the_announced_host_names() {
-    if !which("dash") {
+    if which("dash").is_none() {
         skip(
             "nodes_conf_gets_the_current_addresses_of_the_announced_host_names",
             "no dash",
@@ -514,7 +496,7 @@ fn cluster_sandbox(create: &str, known: &[u32]) -> (tempfile::TempDir, String) {
 
 #[test]
 fn cluster_create_forms_a_new_cluster_once_and_refuses_a_partial_one() {
-    if !which("dash") {
+    if which("dash").is_none() {
         skip(
             "cluster_create_forms_a_new_cluster_once_and_refuses_a_partial_one",
             "no dash",
@@ -576,7 +558,10 @@ impl Drop for Node {
 #[test]
 fn redis_cluster_forms_and_survives_new_addresses_for_every_node() {
     let test = "redis_cluster_forms_and_survives_new_addresses_for_every_node";
-    if !which("redis-server") || !which("redis-cli") || !which("dash") {
+    if ["redis-server", "redis-cli", "dash"]
+        .iter()
+        .any(|p| which(p).is_none())
+    {
         skip(test, "redis-server, redis-cli or dash not found", &[]);
         return;
     }

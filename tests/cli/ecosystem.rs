@@ -2,7 +2,7 @@
 //! editors, shell completions and the man page, Secrets for bootstrapping, `set-image`,
 //! JSON output and colour, and the CI example.
 
-use crate::support::{Scratch, copy_dir, repo, run_in, skip, targets};
+use crate::support::{Scratch, copy_dir, repo, run_in, skip, targets, with_stdin};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -600,20 +600,7 @@ fn completions_for_three_shells_and_a_man_page() {
     ] {
         assert!(bash.contains(word), "bash completion lacks `{word}`");
     }
-    if let Ok(out) = Command::new("bash")
-        .arg("-n")
-        .stdin(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(bash.as_bytes())?;
-            child.wait_with_output()
-        })
-    {
+    if let Ok(out) = with_stdin(Command::new("bash").arg("-n"), &bash) {
         assert!(
             out.status.success(),
             "bash -n rejects the script: {}",

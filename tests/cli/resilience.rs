@@ -3,7 +3,7 @@
 //! growing dead-letter queue (run through promtool when it is installed).
 
 use crate::check::{assert_finding, validate};
-use crate::support::{Scratch, line_col, repo, run_in, skip};
+use crate::support::{Scratch, line_col, repo, run_in, skip, which};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -343,14 +343,6 @@ fn dead_letters_with_nowhere_to_go_are_found() {
             "--> Policy/e-commerce-prod/rabbitmq-dead-letters (target production)",
         ],
     );
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    })
 }
 
 /// Every alert rule passes `promtool check rules`, and the dead-letter alert's expression,

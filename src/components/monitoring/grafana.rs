@@ -129,14 +129,7 @@ pub(super) fn grafana(project: &Project, templates: &Templates) -> Result<Vec<Ob
                 ..Default::default()
             },
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(l.clone()),
-                    annotations: Some(BTreeMap::from([(
-                        "platgen.io/config-fingerprint".to_owned(),
-                        fingerprint(&format!("{datasources}{providers}")),
-                    )])),
-                    ..Default::default()
-                }),
+                metadata: Some(fingerprinted(&l, &format!("{datasources}{providers}"))),
                 spec: Some(PodSpec {
                     service_account_name: Some(GRAFANA.into()),
                     automount_service_account_token: Some(false),
@@ -247,22 +240,7 @@ fn grafana_ingress(catalog: &Catalog, l: &BTreeMap<String, String>) -> Ingress {
             }]),
             rules: Some(vec![IngressRule {
                 host: Some(settings.host.clone()),
-                http: Some(HTTPIngressRuleValue {
-                    paths: vec![HTTPIngressPath {
-                        path: Some("/".into()),
-                        path_type: "Prefix".into(),
-                        backend: IngressBackend {
-                            service: Some(IngressServiceBackend {
-                                name: GRAFANA.into(),
-                                port: Some(ServiceBackendPort {
-                                    name: Some("http".into()),
-                                    ..Default::default()
-                                }),
-                            }),
-                            ..Default::default()
-                        },
-                    }],
-                }),
+                http: Some(everything_to(GRAFANA)),
             }]),
             ..Default::default()
         }),

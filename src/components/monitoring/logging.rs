@@ -164,14 +164,7 @@ pub(super) fn fluent_bit(project: &Project, templates: &Templates) -> Result<Vec
                 ..Default::default()
             },
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(l.clone()),
-                    annotations: Some(BTreeMap::from([(
-                        "platgen.io/config-fingerprint".to_owned(),
-                        fingerprint(&format!("{config}{relay}")),
-                    )])),
-                    ..Default::default()
-                }),
+                metadata: Some(fingerprinted(&l, &format!("{config}{relay}"))),
                 spec: Some(PodSpec {
                     service_account_name: Some(FLUENT_BIT.into()),
                     // The kubernetes filter reads pod metadata from the API server.

@@ -22,10 +22,8 @@ use k8s_openapi::api::core::v1::{
     Toleration, Volume, VolumeProjection, VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
-    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
+    Ingress, IngressRule, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
     NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
-    ServiceBackendPort,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
@@ -46,6 +44,7 @@ use crate::object::{Object, labels, object};
 use crate::objects::data::{MINIO, REDIS};
 use crate::objects::network::{ACME_SOLVER_LABEL, ACME_SOLVER_PORT};
 use crate::objects::pod;
+use crate::objects::security::everything_to;
 use crate::objects::workloads::{REDIS_SECRET, container_port, service_port};
 use crate::scalar::{Name, Quantity};
 use crate::template::Templates;
@@ -226,6 +225,19 @@ fn checked_yaml(name: &str, text: String) -> Result<String> {
         source,
     })?;
     Ok(text)
+}
+
+/// A pod template's metadata: its labels and the fingerprint of the configuration it
+/// reads, so that a configuration change rolls the pods.
+fn fingerprinted(labels: &BTreeMap<String, String>, config: &str) -> ObjectMeta {
+    ObjectMeta {
+        labels: Some(labels.clone()),
+        annotations: Some(BTreeMap::from([(
+            "platgen.io/config-fingerprint".to_owned(),
+            fingerprint(config),
+        )])),
+        ..Default::default()
+    }
 }
 
 fn runtime_default() -> SeccompProfile {
