@@ -41,35 +41,44 @@ impl Staging {
             path: parent.to_owned(),
             source,
         };
-        let (lock, lock_path) = tempfile::Builder::new()
-            .prefix(PREFIX)
-            .suffix(LOCK)
-            .tempfile_in(parent)
-            .map_err(err)?
-            .keep()
-            .map_err(|e| err(e.error))?;
-        let name = lock_path.file_name().expect("named").to_string_lossy();
-        let dir = parent.join(name.strip_suffix(LOCK).expect("suffixed"));
-        // Locked before it names its owner: a lock file with an owner is locked or stale.
-        // (Blocking: another run's `remove_stale` may hold it for the instant it reads.)
-        let locked = lock.lock().is_ok();
-        let staging = Staging {
-            dir,
-            lock_path,
-            lock,
-        };
-        if locked {
-            writeln!(
-                &staging.lock,
-                "{OWNER} {} of {}, process {}: removed by the next `platgen write` if left behind",
-                staging.dir.display(),
-                out_dir.display(),
-                std::process::id()
-            )
-            .map_err(err)?;
+        loop {
+            let (lock, lock_path) = tempfile::Builder::new()
+                .prefix(PREFIX)
+                .suffix(LOCK)
+                .tempfile_in(parent)
+                .map_err(err)?
+                .keep()
+                .map_err(|e| err(e.error))?;
+            // Locked before it names its owner: a lock file with an owner is locked or
+            // stale. (Blocking: another run's `remove_stale` may hold it for the instant
+            // it reads.)
+            let locked = lock.lock().is_ok();
+            // Until it names its owner the file is empty, which another run's
+            // `remove_stale` takes for one a killed run left: if it removed it meanwhile,
+            // this lock is on a file nobody can find, so start again.
+            if locked && !same_file(&lock, &lock_path) {
+                continue;
+            }
+            let name = lock_path.file_name().expect("named").to_string_lossy();
+            let dir = parent.join(name.strip_suffix(LOCK).expect("suffixed"));
+            let staging = Staging {
+                dir,
+                lock_path,
+                lock,
+            };
+            if locked {
+                writeln!(
+                    &staging.lock,
+                    "{OWNER} {} of {}, process {}: removed by the next `platgen write` if left behind",
+                    staging.dir.display(),
+                    out_dir.display(),
+                    std::process::id()
+                )
+                .map_err(err)?;
+            }
+            fs::create_dir(&staging.dir).map_err(err)?;
+            return Ok(staging);
         }
-        fs::create_dir(&staging.dir).map_err(err)?;
-        Ok(staging)
     }
 
     /// Where the old tree goes when it cannot be swapped out in one step.
@@ -99,8 +108,29 @@ fn remove_tree(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Whether `path` still names the open `file` (Unix: the same inode; elsewhere: it
+/// exists).
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
 /// Removes the staging folders in `dir` that runs which ended without cleaning up left:
-/// those whose lock file carries platgen's owner line and is no longer locked.
+/// those whose lock file carries platgen's owner line and is no longer locked. An empty
+/// lock file nobody holds, with no staging folder beside it, is one a run killed before
+/// it named its owner left (a running one names it before it stages anything, and
+/// starts again if its file is removed first): it goes too.
 pub fn remove_stale(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -118,13 +148,17 @@ pub fn remove_stale(dir: &Path) {
             continue;
         };
         let mut owner = String::new();
-        if lock.try_lock().is_err()
-            || lock.read_to_string(&mut owner).is_err()
-            || !owner.starts_with(OWNER)
-        {
+        if lock.try_lock().is_err() || lock.read_to_string(&mut owner).is_err() {
             continue;
         }
         let staged = dir.join(stem);
+        if owner.is_empty() && fs::symlink_metadata(&staged).is_err() {
+            let _ = fs::remove_file(entry.path());
+            continue;
+        }
+        if !owner.starts_with(OWNER) {
+            continue;
+        }
         if remove_tree(&staged).is_ok() && remove_tree(&old_path(&staged)).is_ok() {
             let _ = fs::remove_file(entry.path());
         }

@@ -186,6 +186,11 @@ fn stale_staging_is_removed_and_that_of_a_running_write_kept() {
     project.write(".platgen-staging-dead.lock", owner);
     project.write(".platgen-staging-dead/base/x.yaml", "x\n");
     project.write(".platgen-staging-dead.old/base/y.yaml", "y\n");
+    // A run killed before it named itself: an empty lock file, nothing staged.
+    project.write(".platgen-staging-unnamed.lock", "");
+    // An empty lock file beside a folder is not one platgen leaves: kept.
+    project.write(".platgen-staging-odd.lock", "");
+    project.write(".platgen-staging-odd/notes.txt", "mine\n");
     // A run going on: its lock is held (here by the test).
     project.write(".platgen-staging-live.lock", owner);
     project.write(".platgen-staging-live/base/x.yaml", "x\n");
@@ -202,12 +207,21 @@ fn stale_staging_is_removed_and_that_of_a_running_write_kept() {
             root.join(".platgen-staging-foreign"),
             root.join(".platgen-staging-live"),
             root.join(".platgen-staging-live.lock"),
+            root.join(".platgen-staging-odd"),
+            root.join(".platgen-staging-odd.lock"),
         ]
     );
     drop(live);
     // Stale ones go even when there is nothing to write.
     project.run(&["write"]).code(0);
-    assert_eq!(leftovers(root), [root.join(".platgen-staging-foreign")]);
+    assert_eq!(
+        leftovers(root),
+        [
+            root.join(".platgen-staging-foreign"),
+            root.join(".platgen-staging-odd"),
+            root.join(".platgen-staging-odd.lock"),
+        ]
+    );
 }
 
 #[test]
