@@ -212,7 +212,7 @@ pub fn render(matrix: &Matrix, environment: &str) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Reachability of environment {environment} (namespace {}), as the NetworkPolicies of every target allow it.",
+        "Reachability of environment {environment} (namespace {}), as its cluster's NetworkPolicies allow it.",
         matrix.namespace
     );
     text.push_str("Ports are TCP unless marked (\"all\": every port and protocol).\n\n");
