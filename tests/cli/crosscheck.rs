@@ -10,7 +10,7 @@
 //! create (RabbitMQ, Prometheus, Jaeger) are outside nca's model: pairs with them are
 //! not compared.
 
-use crate::support::{Scratch, targets};
+use crate::support::{Scratch, environments, targets};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Command;
@@ -147,14 +147,7 @@ fn reachability_agrees_with_network_config_analyzer() {
     }
     let project = Scratch::new();
     let all = targets(project.path());
-    let environments: Vec<String> = project
-        .run(&["targets"])
-        .code(0)
-        .stdout
-        .lines()
-        .filter(|l| l.split('\t').nth(1) == Some("environment"))
-        .map(|l| l.split('\t').next().expect("name").to_owned())
-        .collect();
+    let environments = environments(project.path());
     assert!(!environments.is_empty());
     let components: String = all
         .iter()

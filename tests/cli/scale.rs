@@ -2,7 +2,7 @@
 //! still validates, builds, writes and round-trips. Correctness only: the timings live
 //! in `scripts/bench --scale`, never in the test suite.
 
-use crate::support::Scratch;
+use crate::support::{Scratch, environments};
 use serde_json::Value;
 use std::path::Path;
 
@@ -108,14 +108,7 @@ fn three_hundred_services_validate_build_write_and_round_trip() {
     let valid = project.run(&["validate"]).code(0).stdout;
     assert!(valid.contains("descriptors valid"), "{valid}");
 
-    let environments: Vec<String> = project
-        .run(&["targets"])
-        .code(0)
-        .stdout
-        .lines()
-        .filter(|l| l.split('\t').nth(1) == Some("environment"))
-        .map(|l| l.split('\t').next().expect("name").to_owned())
-        .collect();
+    let environments = environments(project.path());
     assert_eq!(environments.len(), 3, "{environments:?}");
     for env in &environments {
         let out = project.run(&["build", env]).code(0).stdout;

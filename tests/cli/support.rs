@@ -159,10 +159,20 @@ fn run(mut command: Command) -> Run {
 
 /// Target names as `platgen targets` lists them.
 pub fn targets(root: &Path) -> Vec<String> {
+    targets_where(root, |_| true)
+}
+
+/// The environments among [`targets`] (kind `environment`).
+pub fn environments(root: &Path) -> Vec<String> {
+    targets_where(root, |kind| kind == "environment")
+}
+
+fn targets_where(root: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
     run_in(root, &["targets"])
         .code(0)
         .stdout
         .lines()
+        .filter(|l| l.split('\t').nth(1).is_some_and(&keep))
         .map(|l| l.split('\t').next().expect("name").to_owned())
         .collect()
 }
