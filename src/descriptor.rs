@@ -595,8 +595,9 @@ pub enum Layout {
     /// environment changes, for people to read.
     #[default]
     Patches,
-    /// The final objects in one file (`resources.yaml`, what `platgen build` prints):
-    /// kustomize reads them without patching, about 4x faster on a large catalog.
+    /// The final objects (what `platgen build` prints), one file per kind in kustomize's
+    /// order (`deployment.yaml`, ...), read in that order (`sortOptions: {order: fifo}`):
+    /// kustomize neither patches nor sorts, for large catalogs.
     Hydrated,
 }
 

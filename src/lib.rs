@@ -257,12 +257,20 @@ impl Platform {
                     files.push(write::kustomization_file(&k));
                 }
                 Part::Overlay(env) if env.layout == descriptor::Layout::Hydrated => {
-                    let mut built = Vec::new();
-                    build_environment(catalog, env, &templates, emit::Format::Yaml, &mut built)?
+                    let documents = environment_objects(catalog, env, &templates, |object| {
+                        tree::Document::new(&object, emit::Format::Yaml)
+                    })?;
+                    let mut k = objects::hydrated(env, Vec::new());
+                    let sorted = tree::sorted(documents);
+                    for (path, run) in objects::hydrated_files(sorted, tree::Document::type_of) {
+                        let mut stream = Vec::new();
+                        (emit::Format::Yaml
+                            .write(&mut stream, run.iter().map(tree::Document::text)))
                         .expect("writing into memory cannot fail");
-                    let k = objects::hydrated(env, Vec::new());
-                    let built = String::from_utf8(built).expect("platgen emits UTF-8");
-                    files.push(write::stream_file(&k.dir, objects::HYDRATED_FILE, &built));
+                        let stream = String::from_utf8(stream).expect("platgen emits UTF-8");
+                        files.push(write::stream_file(&k.dir, &path, &stream));
+                        k.resources.push(tree::File::new(path, Vec::new()));
+                    }
                     files.push(write::kustomization_file(&k));
                 }
                 Part::Overlay(env) => {
@@ -354,8 +362,8 @@ mod tests {
         std::fs::write(&staging, text + "layout: hydrated\n").expect("writable");
         same_renderings(copy.path());
         let files = Platform::tree_files(copy.path()).expect("renders");
-        let hydrated = Path::new("overlays/staging").join(objects::HYDRATED_FILE);
-        assert!(files.contains_key(&hydrated), "no {}", hydrated.display());
+        let hydrated = Path::new("overlays/staging/deployment.yaml");
+        assert!(files.contains_key(hydrated), "no {}", hydrated.display());
         assert!(!files.contains_key(Path::new("overlays/staging/patches/resource-limits.yaml")));
     }
 

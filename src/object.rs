@@ -54,6 +54,16 @@ pub fn group(object: &Object) -> &str {
         .map_or("", |(group, _)| group)
 }
 
+/// An object's type: its API group (empty for the core group), version and kind.
+pub type Type<'a> = (&'a str, &'a str, &'a str);
+
+/// The [`Type`] of `object`.
+pub fn type_of(object: &Object) -> Type<'_> {
+    let api_version = api_version(object);
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    (group, version, kind(object))
+}
+
 /// `(group, kind, namespace, name)`: what makes an object distinct in a cluster.
 pub fn identity(object: &Object) -> (String, String, String, String) {
     (
@@ -105,7 +115,7 @@ pub fn sort(objects: &mut [Object]) {
 pub type SortKey = (u8, usize, bool, String, String, String, bool, String);
 
 pub fn sort_key(object: &Object) -> SortKey {
-    let kind = kind(object);
+    let (group, version, kind) = type_of(object);
     let (rank, index) = if let Some(i) = FIRST.iter().position(|k| *k == kind) {
         (0, i)
     } else if let Some(i) = LAST.iter().position(|k| *k == kind) {
@@ -113,8 +123,6 @@ pub fn sort_key(object: &Object) -> SortKey {
     } else {
         (1, 0)
     };
-    let api_version = api_version(object);
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let ns = namespace(object);
     (
         rank,

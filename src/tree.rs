@@ -46,6 +46,20 @@ pub struct Kustomization {
     /// Strategic merge patches; each document patches the object of the same kind and name.
     pub patches: Vec<File>,
     pub images: Vec<ImageTag>,
+    /// The order kustomize prints the objects in when this is the kustomization built.
+    pub order: Order,
+}
+
+/// The order `kubectl kustomize` prints a build in (the kustomization's `sortOptions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// kustomize's default (`legacy`): [`object::sort_key`].
+    #[default]
+    Legacy,
+    /// `sortOptions: {order: fifo}`: the order the objects were accumulated in. kustomize
+    /// then skips its sort, which re-adds every object to the build with a check against
+    /// every object already there (quadratic in the number of objects).
+    Fifo,
 }
 
 /// The whole tree `platgen write` lays out.
@@ -62,7 +76,9 @@ impl Tree {
     /// What `kubectl kustomize <root>/<dir>` prints, as objects in kustomize's order.
     pub fn build(&self, dir: &str) -> Vec<Object> {
         let mut objects = self.accumulate(dir);
-        object::sort(&mut objects);
+        if self.get(dir).is_some_and(|k| k.order == Order::Legacy) {
+            object::sort(&mut objects);
+        }
         objects
     }
 
@@ -103,6 +119,16 @@ impl Document {
             key: object::sort_key(object),
             text: format.document(object),
         }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The object's type: its API group, version and kind.
+    pub fn type_of(&self) -> object::Type<'_> {
+        let (_, _, _, group, version, kind, _, _) = &self.key;
+        (group, version, kind)
     }
 }
 
@@ -251,6 +277,13 @@ pub fn write_sorted(
     // Stable: equal keys keep accumulation order, as when sorting whole objects.
     order.sort_by(|&a, &b| documents[a].key.cmp(&documents[b].key));
     format.write(out, order.iter().map(|&i| &documents[i].text))
+}
+
+/// The documents, given in accumulation order, in kustomize's order.
+pub fn sorted(mut documents: Vec<Document>) -> Vec<Document> {
+    // Stable, as `write_sorted`.
+    documents.sort_by(|a, b| a.key.cmp(&b.key));
+    documents
 }
 
 /// What a kustomization does to the objects it accumulated: patches, then `namespace:`,

@@ -6,7 +6,7 @@ mod staging;
 
 use crate::emit;
 use crate::error::{Error, Result};
-use crate::tree::{File, Kustomization};
+use crate::tree::{File, Kustomization, Order};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fs;
@@ -55,6 +55,9 @@ fn kustomization(k: &Kustomization) -> Value {
     }
     if !k.patches.is_empty() {
         value["patches"] = k.patches.iter().map(|p| json!({"path": p.path})).collect();
+    }
+    if k.order == Order::Fifo {
+        value["sortOptions"] = json!({"order": "fifo"});
     }
     if !k.images.is_empty() {
         value["images"] = k

@@ -18,7 +18,7 @@ use crate::descriptor::{Catalog, EnvironmentFile, Layout};
 use crate::error::Result;
 use crate::model::Project;
 use crate::template::Templates;
-use crate::tree::{File, ImageTag, Kustomization, Tree};
+use crate::tree::{File, ImageTag, Kustomization, Order, Tree};
 
 /// Folder of the environment-neutral objects.
 pub const BASE: &str = "base";
@@ -49,27 +49,76 @@ pub fn tree(project: &Project, templates: &Templates) -> Result<Tree> {
     for env in &project.environments {
         if env.layout == Layout::Hydrated {
             let dir = overlay_dir(env.name.as_str());
-            let objects = tree.build(&dir);
+            let files = hydrated_files(tree.build(&dir), |o| crate::object::type_of(o))
+                .into_iter()
+                .map(|(path, objects)| File::new(path, objects))
+                .collect();
             let k = (tree.kustomizations.iter_mut())
                 .find(|k| k.dir == dir)
                 .expect("every environment has its overlay");
-            *k = hydrated(env, objects);
+            *k = hydrated(env, files);
         }
     }
     Ok(tree)
 }
 
-/// The file of a hydrated overlay (`layout: hydrated`).
-pub const HYDRATED_FILE: &str = "resources.yaml";
-
-/// `overlays/<env>/` in the hydrated layout: `objects` (its build) in one file, nothing
-/// for kustomize to patch, namespace or retag.
-pub fn hydrated(env: &EnvironmentFile, objects: Vec<crate::object::Object>) -> Kustomization {
+/// `overlays/<env>/` in the hydrated layout: the environment's final objects in `files`
+/// ([`hydrated_files`]), read in that order (`sortOptions: {order: fifo}`): nothing for
+/// kustomize to patch, namespace, retag or sort.
+pub fn hydrated(env: &EnvironmentFile, files: Vec<File>) -> Kustomization {
     Kustomization {
         dir: overlay_dir(env.name.as_str()),
-        resources: vec![File::new(HYDRATED_FILE, objects)],
+        resources: files,
+        order: Order::Fifo,
         ..Default::default()
     }
+}
+
+/// The files of a hydrated overlay: `items` (an environment's objects in kustomize's
+/// order) cut where their type changes, one file per type named after its kind
+/// (`deployment.yaml`), or after kind, version and group (`policy.v1beta1.rabbitmq.com.yaml`)
+/// when two types share a kind. Read in this order, they print kustomize's order.
+///
+/// Why not one file: kustomize checks each object it loads from a file against every
+/// object loaded before from that file, and again against every object of the build
+/// when it adds the file's objects: per file, that first check is quadratic in the file's
+/// objects.
+pub fn hydrated_files<T>(
+    items: Vec<T>,
+    type_of: impl Fn(&T) -> crate::object::Type<'_>,
+) -> Vec<(String, Vec<T>)> {
+    let mut runs: Vec<((String, String, String), Vec<T>)> = Vec::new();
+    for item in items {
+        let (group, version, kind) = type_of(&item);
+        match runs.last_mut() {
+            Some(((g, v, k), run))
+                if (g.as_str(), v.as_str(), k.as_str()) == (group, version, kind) =>
+            {
+                run.push(item)
+            }
+            _ => runs.push(((group.into(), version.into(), kind.into()), vec![item])),
+        }
+    }
+    let shared = |kind: &str| {
+        (runs.iter())
+            .filter(|((_, _, k), _)| k.to_lowercase() == kind)
+            .nth(1)
+            .is_some()
+    };
+    let paths: Vec<String> = (runs.iter())
+        .map(|((group, version, kind), _)| {
+            let kind = kind.to_lowercase();
+            match (shared(&kind), group.is_empty()) {
+                (false, _) => format!("{kind}.yaml"),
+                (true, true) => format!("{kind}.{version}.yaml"),
+                (true, false) => format!("{kind}.{version}.{group}.yaml"),
+            }
+        })
+        .collect();
+    paths
+        .into_iter()
+        .zip(runs.into_iter().map(|(_, run)| run))
+        .collect()
 }
 
 /// `base/`: the app namespace as the catalog describes it, with no environment's values,
@@ -344,4 +393,38 @@ pub fn overlay_resources(
         "backups.yaml",
         backup::cron_jobs(catalog, env, templates)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One file per run of a type, named after its kind; kinds two types share are told
+    /// apart by version and group.
+    #[test]
+    fn hydrated_files_cut_where_the_type_changes() {
+        let types = [
+            ("", "v1", "Namespace"),
+            ("", "v1", "Service"),
+            ("", "v1", "Service"),
+            ("apps", "v1", "Deployment"),
+            ("rabbitmq.com", "v1beta1", "Policy"),
+            ("kyverno.io", "v1", "Policy"),
+        ];
+        let files = hydrated_files(types.to_vec(), |t| *t);
+        let paths: Vec<(&str, usize)> = files
+            .iter()
+            .map(|(p, run)| (p.as_str(), run.len()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("namespace.yaml", 1),
+                ("service.yaml", 2),
+                ("deployment.yaml", 1),
+                ("policy.v1beta1.rabbitmq.com.yaml", 1),
+                ("policy.v1.kyverno.io.yaml", 1),
+            ]
+        );
+    }
 }

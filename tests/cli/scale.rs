@@ -13,6 +13,11 @@ const SERVICES: usize = 300;
 /// until the catalog lists `SERVICES`, and raises the environments' quotas to match;
 /// returns the names added.
 pub(crate) fn grow_catalog(project: &Scratch) -> Vec<String> {
+    grow_catalog_to(project, SERVICES)
+}
+
+/// [`grow_catalog`] up to `total` services.
+pub(crate) fn grow_catalog_to(project: &Scratch, total: usize) -> Vec<String> {
     let catalog = project.read("environments/platform.yaml");
     let shipped = catalog
         .split("\ndatabases:\n")
@@ -22,7 +27,7 @@ pub(crate) fn grow_catalog(project: &Scratch) -> Vec<String> {
         .count();
     let layers = ["core", "business", "support"];
     let (mut services, mut databases, mut names) = (String::new(), String::new(), Vec::new());
-    for i in 1..=SERVICES - shipped {
+    for i in 1..=total - shipped {
         let name = format!("synth-{i:04}-service");
         services.push_str(&format!(
             "  - name: {name}\n    layer: {}\n    port: 8000\n    database: synth_{i:04}_db\n",

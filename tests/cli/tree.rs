@@ -1,6 +1,7 @@
 //! `platgen write`: the kustomize tree, proven equal to `platgen build` with the real
 //! kustomize, owned by one Application per object, written safely.
 
+use crate::scale::grow_catalog_to;
 use crate::support::{Scratch, diff, repo, run_in, skip};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,7 +42,77 @@ fn kubectl_kustomize_prints_exactly_what_build_prints() {
     let staging = "environments/staging.yaml";
     hydrated.write(staging, &(hydrated.read(staging) + "layout: hydrated\n"));
     failures.push_str(&kustomize_differences(test, &hydrated));
-    let overlay = hydrated.path().join("k8s/overlays/staging");
+    assert!(failures.is_empty(), "{failures}");
+    hydrated_overlay_is_the_build_in_order(&hydrated, "staging");
+}
+
+/// A larger catalog's production overlay in the hydrated layout (what a large catalog
+/// switches to: many objects of each kind per file) prints what `build` prints.
+#[test]
+fn a_hydrated_overlay_of_a_larger_catalog_builds_as_kubectl_kustomize_does() {
+    let test = "a_hydrated_overlay_of_a_larger_catalog_builds_as_kubectl_kustomize_does";
+    let project = Scratch::new();
+    grow_catalog_to(&project, 60);
+    let production = "environments/production.yaml";
+    project.write(
+        production,
+        &(project.read(production) + "layout: hydrated\n"),
+    );
+    project.run(&["write"]).code(0);
+    hydrated_overlay_is_the_build_in_order(&project, "production");
+    if !kubectl_available() {
+        skip(test, "kubectl not found", &[REQUIRE]);
+        return;
+    }
+    let output = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(project.path().join("k8s/overlays/production"))
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let kustomized = String::from_utf8(output.stdout).expect("utf-8");
+    let built = project.run(&["build", "production"]).code(0).stdout;
+    assert!(
+        kustomized == built,
+        "{}",
+        diff(&kustomized, &built, "production: kustomize vs build")
+    );
+}
+
+/// The hydrated overlay of `env`: one file per type, listed in kustomize's order and read
+/// in that order (`sortOptions: fifo`), nothing else: its files, concatenated, are the
+/// build.
+fn hydrated_overlay_is_the_build_in_order(project: &Scratch, env: &str) {
+    let overlay = project.path().join("k8s/overlays").join(env);
+    let text = |name: &str| std::fs::read_to_string(overlay.join(name)).expect("a written file");
+    let kustomization: serde_json::Value = serde_yaml::from_str(
+        text("kustomization.yaml")
+            .split_once("---\n")
+            .expect("a marker")
+            .1,
+    )
+    .expect("YAML");
+    let listed: Vec<String> = kustomization["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| r.as_str().expect("a path").to_owned())
+        .collect();
+    assert_eq!(
+        kustomization,
+        serde_json::json!({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": listed,
+            "sortOptions": {"order": "fifo"},
+        }),
+        "{}",
+        overlay.display()
+    );
     let mut files: Vec<String> = std::fs::read_dir(&overlay)
         .expect("the overlay is written")
         .map(|e| {
@@ -52,13 +123,45 @@ fn kubectl_kustomize_prints_exactly_what_build_prints() {
         })
         .collect();
     files.sort();
-    assert_eq!(
-        files,
-        ["kustomization.yaml", "resources.yaml"],
-        "{}",
+    let mut expected = listed.clone();
+    expected.push("kustomization.yaml".into());
+    expected.sort();
+    assert_eq!(files, expected, "{}", overlay.display());
+    let mut concatenated = String::new();
+    for name in &listed {
+        let body = text(name);
+        let body = body
+            .split_once("\n---\n")
+            .expect("a marker, then documents")
+            .1;
+        let kinds: std::collections::BTreeSet<String> = serde_yaml::Deserializer::from_str(body)
+            .map(|d| {
+                let o: serde_json::Value = serde::Deserialize::deserialize(d).expect("yaml");
+                format!("{}/{}", o["apiVersion"], o["kind"])
+            })
+            .collect();
+        assert_eq!(kinds.len(), 1, "{name} holds {kinds:?}");
+        let kind = kinds
+            .first()
+            .expect("one")
+            .rsplit('/')
+            .next()
+            .expect("a kind");
+        assert!(
+            name.starts_with(&kind.trim_matches('"').to_lowercase()),
+            "{name} holds {kind}"
+        );
+        if !concatenated.is_empty() {
+            concatenated.push_str("---\n");
+        }
+        concatenated.push_str(body);
+    }
+    let built = project.run(&["build", env]).code(0).stdout;
+    assert!(
+        concatenated == built,
+        "{}: its files in order are not the build",
         overlay.display()
     );
-    assert!(failures.is_empty(), "{failures}");
 }
 
 /// Writes the tree of `project`, then builds every target's folder with `kubectl
