@@ -49,7 +49,7 @@ pub fn tree(project: &Project, templates: &Templates) -> Result<Tree> {
     for env in &project.environments {
         if env.layout == Layout::Hydrated {
             let dir = overlay_dir(env.name.as_str());
-            let files = hydrated_files(tree.build(&dir), |o| crate::object::type_of(o))
+            let files = hydrated_files(tree.build(&dir), crate::object::type_of)
                 .into_iter()
                 .map(|(path, objects)| File::new(path, objects))
                 .collect();
