@@ -24,11 +24,11 @@
 use super::cluster::{Cluster, Placed, containers};
 use super::{Family, Finding};
 use crate::Target;
+use crate::check::value::Value;
 use crate::components::argocd::CLUSTER_SECRET_LABEL;
 use crate::components::argocd::Chart;
 use crate::descriptor::Catalog;
 use crate::model::Site;
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 const ARGOPROJ: &str = "argoproj.io";
@@ -217,7 +217,7 @@ fn listed(project: &Value, field: &str) -> String {
     let items = project["spec"][field].as_array().into_iter().flatten();
     let names: Vec<String> = items
         .map(|d| match d {
-            Value::String(s) => s.clone(),
+            Value::String(s) => s.to_string(),
             other => other["namespace"].as_str().unwrap_or_default().to_owned(),
         })
         .collect();
@@ -324,9 +324,11 @@ fn permissions(cluster: &Cluster, app: &App, out: &mut Vec<Finding>) {
         }
     }
     if let Some((_, chart)) = app.chart {
-        let values = Some(&spec["source"]["helm"]["valuesObject"]).filter(|v| v.is_object());
+        let values = Some(&spec["source"]["helm"]["valuesObject"])
+            .filter(|v| v.is_object())
+            .map(Value::to_json);
         for extra in &chart.namespaces {
-            let Some(namespace) = extra.effective(values) else {
+            let Some(namespace) = extra.effective(values.as_ref()) else {
                 continue;
             };
             if destination_permitted(project, server, &namespace) {
@@ -938,7 +940,7 @@ fn downstream_namespaces(
         let Some(config_map) = cluster.get("", "ConfigMap", placed.namespace(), name) else {
             continue;
         };
-        let data: Vec<(&String, &Value)> = config_map.object["data"]
+        let data: Vec<(&str, &Value)> = config_map.object["data"]
             .as_object()
             .into_iter()
             .flatten()
@@ -1078,6 +1080,7 @@ fn later_references(cluster: &Cluster, apps: &[App], server: &str, out: &mut Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::value::json;
 
     #[test]
     fn project_patterns() {
@@ -1098,13 +1101,8 @@ mod tests {
     #[test]
     fn service_hosts_name_their_namespace() {
         let cluster = Cluster::default();
-        let placed = Placed {
-            target: "t".into(),
-            target_index: 0,
-            position: 0,
-            object: serde_json::json!({"metadata": {"namespace": "monitoring"}}),
-        };
-        let container = serde_json::json!({"env": [
+        let placed = Placed::first("t", json!({"metadata": {"namespace": "monitoring"}}));
+        let container = json!({"env": [
             {"name": "A", "value": "redis://:p@redis.e-commerce-dev.svc.cluster.local:6379"},
             {"name": "B", "value": "https://kubernetes.default.svc:443"},
             {"name": "C", "value": "é@jaeger.tracing.svc"},

@@ -7,8 +7,8 @@
 use super::cluster::Placed;
 use super::wiring::controllers::TOPOLOGY_NAMESPACES;
 use super::{Family, Finding};
+use crate::check::value::Value;
 use crate::components::NAMESPACE_LABEL;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Findings for `objects` of the cluster `here`; `elsewhere` maps each namespace that
@@ -104,7 +104,7 @@ fn named_namespaces(placed: &Placed) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::check::value::json;
 
     #[test]
     fn a_policy_admitting_another_clusters_namespace_is_found() {

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod reachability;
 pub mod references;
 pub mod schemas;
+pub mod value;
 pub mod wiring;
 
 use crate::error::Result;
@@ -178,17 +179,12 @@ fn gather_targets(
     // Each target is rendered on its own core; the order of the list stays the targets'.
     let builds = crate::parallel::map(chosen, |(index, target)| {
         let kept = platform.objects_with(target, |object| {
-            keep(Placed {
-                target: target.name.clone(),
-                target_index: index,
-                position: 0,
-                object,
-            })
+            keep(Placed::new(&target.name, index, 0, object.into()))
         })?;
-        Ok::<_, crate::error::Error>(
-            kept.into_iter()
-                .map(|(position, placed)| Placed { position, ..placed }),
-        )
+        Ok::<_, crate::error::Error>(kept.into_iter().map(|(position, mut placed)| {
+            placed.position = position;
+            placed
+        }))
     });
     let mut objects = Vec::new();
     for build in builds {

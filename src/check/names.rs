@@ -5,7 +5,7 @@
 
 use super::cluster::Placed;
 use super::{Family, Finding, join};
-use serde_json::Value;
+use crate::check::value::Value;
 use std::fmt::Write as _;
 
 /// Longest DNS-1123 label, and longest label value or label name.
@@ -195,15 +195,10 @@ fn visit_labels(value: &Value, path: &mut String, f: &mut dyn FnMut(&str, &Value
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::check::value::json;
 
     fn findings(object: Value) -> Vec<String> {
-        let placed = Placed {
-            target: "t".into(),
-            target_index: 0,
-            position: 0,
-            object,
-        };
+        let placed = Placed::first("t", object);
         check(&[&placed])
             .into_iter()
             .map(|f| format!("{}: {}", f.field, f.message))

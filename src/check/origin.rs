@@ -5,6 +5,7 @@
 //! are traced to the environment's file.
 
 use super::cluster::Placed;
+use crate::check::value::Value;
 use crate::components::argocd::{component_application_name, environment_application_name};
 use crate::components::monitoring::{FLUENT_BIT, RELAY};
 use crate::components::{ARGOCD, NAMES, SECURITY};
@@ -16,7 +17,6 @@ use crate::objects::network::BACKUP_APP;
 use crate::objects::security::{CIRCUIT_BREAKER, RETRY};
 use crate::objects::workloads::{GLOBAL_CONFIG, MINIO_SECRET, REDIS_SECRET};
 use crate::source::{KeyPath, Source};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The descriptor files, indexed for positions, and the project they describe.

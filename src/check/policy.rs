@@ -5,8 +5,8 @@
 
 use super::cluster::{Cluster, Labels, Placed, Workload};
 use super::{Family, Finding, join};
+use crate::check::value::Value;
 use crate::scalar::Quantity;
-use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 
@@ -161,7 +161,7 @@ fn secret_literal(placed: &Placed, out: &mut Vec<Finding>) {
     }
     for field in ["data", "stringData"] {
         if let Some(map) = placed.object[field].as_object().filter(|m| !m.is_empty()) {
-            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            let keys: Vec<&str> = map.keys().collect();
             out.push(Finding::new(
                 Family::Policy,
                 placed,
@@ -407,7 +407,7 @@ fn labels_text(labels: &Labels) -> String {
 mod tests {
     use super::*;
     use crate::check::cluster::Placed;
-    use serde_json::json;
+    use crate::check::value::json;
 
     fn findings(objects: Vec<Value>) -> Vec<String> {
         findings_allowing(objects, &[])
@@ -419,10 +419,7 @@ mod tests {
             objects
                 .into_iter()
                 .enumerate()
-                .map(|(i, o)| Placed {
-                    position: i,
-                    ..Placed::first("t", o)
-                })
+                .map(|(i, o)| Placed::new("t", 0, i, o))
                 .collect(),
         );
         let all: Vec<&Placed> = cluster.objects.iter().collect();

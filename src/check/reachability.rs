@@ -13,9 +13,9 @@ pub use ports::Ports;
 
 use super::cluster::{Cluster, Labels, Placed, shapes_traffic, template_of};
 use crate::Platform;
+use crate::check::value::Value;
 use crate::components::messaging::CLUSTER_LABEL;
 use crate::descriptor::EnvironmentFile;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
@@ -173,7 +173,7 @@ fn traffic_only(mut placed: Placed) -> Placed {
     };
     let pointer = format!("{}/spec", template.pointer);
     if let Some(Value::Object(spec)) = placed.object.pointer_mut(&pointer) {
-        spec.retain(|field, _| POD_FIELDS.contains(&field.as_str()));
+        spec.retain(|field, _| POD_FIELDS.contains(&field));
         for container in spec.values_mut().filter_map(Value::as_array_mut).flatten() {
             if let Value::Object(container) = container {
                 container.retain(|field, _| field == "name" || field == "ports");
@@ -258,12 +258,7 @@ mod tests {
             objects
                 .into_iter()
                 .enumerate()
-                .map(|(position, object)| Placed {
-                    target: "t".into(),
-                    target_index: 0,
-                    position,
-                    object,
-                })
+                .map(|(position, object)| Placed::new("t", 0, position, object.into()))
                 .collect(),
         )
     }
@@ -435,6 +430,7 @@ mod tests {
     mod naive {
         use super::*;
         use crate::check::cluster::selects;
+        use crate::check::value::Value;
 
         pub fn ports(cluster: &Cluster, from: &Pod, to: &Pod) -> Ports {
             let egress = allowed(cluster, from, to, Direction::Egress);

@@ -4,7 +4,7 @@
 
 use super::cluster::{self, Cluster, Keys, Placed, Workload, containers, selector_text, selects};
 use super::{Family, Finding, join};
-use serde_json::Value;
+use crate::check::value::Value;
 use std::collections::BTreeSet;
 
 /// Findings of every reference check for `objects`, resolved against the whole cluster.
@@ -820,19 +820,15 @@ fn missing_keys(
 mod tests {
     use super::*;
     use crate::check::cluster::Placed;
-    use serde_json::json;
+    use crate::check::value::json as compact;
+    use serde_json::{Value, json};
 
     fn cluster(objects: Vec<Value>) -> Cluster {
         Cluster::new(
             objects
                 .into_iter()
                 .enumerate()
-                .map(|(position, object)| Placed {
-                    target: "t".into(),
-                    target_index: 0,
-                    position,
-                    object,
-                })
+                .map(|(position, object)| Placed::new("t", 0, position, object.into()))
                 .collect(),
         )
     }
@@ -878,26 +874,26 @@ mod tests {
     #[test]
     fn disruptions_scale_percentages_up() {
         assert_eq!(
-            allowed_disruptions(&json!({"maxUnavailable": 1}), 1),
+            allowed_disruptions(&compact!({"maxUnavailable": 1}), 1),
             Some(1)
         );
         assert_eq!(
-            allowed_disruptions(&json!({"maxUnavailable": 0}), 3),
+            allowed_disruptions(&compact!({"maxUnavailable": 0}), 3),
             Some(0)
         );
         assert_eq!(
-            allowed_disruptions(&json!({"minAvailable": "50%"}), 3),
+            allowed_disruptions(&compact!({"minAvailable": "50%"}), 3),
             Some(1)
         );
         assert_eq!(
-            allowed_disruptions(&json!({"minAvailable": "100%"}), 3),
+            allowed_disruptions(&compact!({"minAvailable": "100%"}), 3),
             Some(0)
         );
         assert_eq!(
-            allowed_disruptions(&json!({"maxUnavailable": "10%"}), 3),
+            allowed_disruptions(&compact!({"maxUnavailable": "10%"}), 3),
             Some(1)
         );
-        assert_eq!(allowed_disruptions(&json!({}), 3), None);
+        assert_eq!(allowed_disruptions(&compact!({}), 3), None);
     }
 
     #[test]

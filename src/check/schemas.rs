@@ -23,7 +23,7 @@ pub fn built_in(group: &str) -> bool {
 
 /// `<group>/<kind>_<version>.json` of an object.
 pub fn schema_file(placed: &Placed) -> String {
-    let api_version = crate::object::api_version(&placed.object);
+    let api_version = placed.api_version();
     let version = api_version.rsplit('/').next().unwrap_or(api_version);
     format!(
         "{}/{}_{version}.json",
@@ -127,8 +127,9 @@ fn judged(object: &Value) -> std::borrow::Cow<'_, Value> {
 }
 
 fn validate(validator: &jsonschema::Validator, placed: &Placed, schema: &str) -> Vec<Finding> {
+    let object = placed.object.to_json();
     validator
-        .iter_errors(&judged(&placed.object))
+        .iter_errors(&judged(&object))
         .map(|error| {
             let mut message = error.to_string();
             if message.len() > MESSAGE_LIMIT {
@@ -176,7 +177,7 @@ fn constraint_schema(cluster: &Cluster, kind: &str) -> Option<Value> {
         .find("templates.gatekeeper.sh", "ConstraintTemplate", "")
         .find(|p| p.object["spec"]["crd"]["spec"]["names"]["kind"].as_str() == Some(kind))?;
     let mut parameters =
-        template.object["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"].clone();
+        template.object["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"].to_json();
     if parameters.is_null() {
         parameters = json!({});
     } else {
@@ -297,14 +298,8 @@ mod tests {
             "metadata": {"name": "o"}, "spec": {}});
         let cluster = Cluster::new(vec![
             Placed::first("security", template),
-            Placed {
-                position: 1,
-                ..Placed::first("security", constraint)
-            },
-            Placed {
-                position: 2,
-                ..Placed::first("security", orphan)
-            },
+            Placed::new("security", 0, 1, constraint.into()),
+            Placed::new("security", 0, 2, orphan.into()),
         ]);
         // The template is part of the cluster; only the constraints are checked (against
         // an empty folder, where the template itself would have no schema).

@@ -6,10 +6,10 @@
 //! and `input.parameters` (the constraint's). Every `violation` is a rejected object.
 
 use crate::check::cluster::{Cluster, Labels, Placed, containers, labels_of, selects, template_of};
+use crate::check::value::Value;
 use crate::check::{Family, Finding, join};
-use crate::object;
 use regorus::Engine;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 
 const TEMPLATE_GROUP: &str = "templates.gatekeeper.sh";
@@ -81,8 +81,7 @@ pub fn check(cluster: &Cluster, objects: &[&Placed]) -> Vec<Finding> {
                 parameters: regorus::Value::from(
                     placed.object["spec"]
                         .get("parameters")
-                        .cloned()
-                        .unwrap_or_else(|| json!({})),
+                        .map_or_else(|| json!({}), Value::to_json),
                 ),
             })
         })
@@ -125,10 +124,7 @@ fn compile(placed: &Placed) -> Result<Option<Template>, (String, String)> {
     let Some(kind) = spec["crd"]["spec"]["names"]["kind"].as_str() else {
         return Ok(None);
     };
-    let targets = spec["targets"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let targets = spec["targets"].as_array().unwrap_or_default();
     let Some((i, target)) = targets
         .iter()
         .enumerate()
@@ -166,7 +162,7 @@ fn compile(placed: &Placed) -> Result<Option<Template>, (String, String)> {
 
 /// `input.review` as Gatekeeper builds it for the creation of `placed`.
 fn review_of(placed: &Placed) -> regorus::Value {
-    let api_version = object::api_version(&placed.object);
+    let api_version = placed.api_version();
     let version = api_version.rsplit('/').next().unwrap_or(api_version);
     regorus::Value::from(json!({
         "kind": {"group": placed.group(), "version": version, "kind": placed.kind()},
@@ -194,13 +190,13 @@ fn violations(
         Ok(result) => result,
         Err(error) => return vec![format!("the policy fails to evaluate: {error}")],
     };
-    let result = serde_json::to_value(&result).unwrap_or(Value::Null);
+    let result = serde_json::to_value(&result).unwrap_or(serde_json::Value::Null);
     let mut messages: Vec<String> = result
         .as_array()
         .into_iter()
         .flatten()
         .map(|v| match &v["msg"] {
-            Value::String(msg) => msg.clone(),
+            serde_json::Value::String(msg) => msg.clone(),
             _ => v.to_string(),
         })
         .collect();
@@ -221,10 +217,7 @@ fn matches(criteria: &Value, placed: &Placed, namespace_labels: &Labels) -> bool
                     .any(|v| matches!(v.as_str(), Some(s) if s == "*" || s == wanted))
         })
     };
-    let kinds = criteria["kinds"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let kinds = criteria["kinds"].as_array().unwrap_or_default();
     if !kinds.is_empty()
         && !kinds
             .iter()
@@ -326,6 +319,7 @@ fn mentions(text: &str, word: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::value::json;
 
     #[test]
     fn match_follows_gatekeeper() {
@@ -420,7 +414,7 @@ mod tests {
             json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "ns", "labels": {"app": "web"}}}),
         );
-        let parameters = regorus::Value::from(json!({"labels": ["app", "team"]}));
+        let parameters = regorus::Value::from(serde_json::json!({"labels": ["app", "team"]}));
         assert_eq!(
             violations(&mut compiled, &review_of(&object), &parameters),
             ["Deployment <web> lacks label <team>"]

@@ -16,8 +16,8 @@ pub mod resources;
 
 use super::cluster::{Cluster, Placed, Workload};
 use super::{Finding, join};
+use crate::check::value::Value;
 use resources::{LimitItem, Resources};
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Findings of the admission checks for `objects` but Gatekeeper's
@@ -275,7 +275,7 @@ fn job_pods(spec: &Value) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::check::value::json;
 
     #[test]
     fn rolling_updates_surge_by_their_strategy() {

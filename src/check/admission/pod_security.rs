@@ -4,8 +4,8 @@
 //! forbids the known privilege escalations, `restricted` adds the hardening rules.
 
 use crate::check::cluster::{Cluster, Placed, containers};
+use crate::check::value::Value;
 use crate::check::{Family, Finding, join};
-use serde_json::Value;
 
 /// Namespace label of the Pod Security level the API server enforces.
 pub const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
@@ -117,7 +117,7 @@ pub fn check(level: Level, placed: &Placed, base: &str, spec: &Value, out: &mut 
     for (i, volume) in spec["volumes"].as_array().into_iter().flatten().enumerate() {
         for key in volume.as_object().into_iter().flatten().map(|(k, _)| k) {
             let allowed = if restricted {
-                key == "name" || RESTRICTED_VOLUMES.contains(&key.as_str())
+                key == "name" || RESTRICTED_VOLUMES.contains(&key)
             } else {
                 key != "hostPath"
             };
@@ -291,16 +291,14 @@ fn seccomp_confined(context: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::check::value::json;
 
     fn findings(level: Level, spec: Value) -> Vec<String> {
-        let placed = Placed {
-            target: "t".into(),
-            target_index: 0,
-            position: 0,
-            object: json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        let placed = Placed::first(
+            "t",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
                 "metadata": {"name": "web", "namespace": "ns"}}),
-        };
+        );
         let mut out = Vec::new();
         check(level, &placed, "spec.template.spec", &spec, &mut out);
         let mut found: Vec<String> = out

@@ -159,7 +159,7 @@ pub fn check(quota: &Placed, namespace: &Namespace, out: &mut Vec<Finding>) {
 /// PersistentVolumeClaims of the namespace at the peak (the claim objects, and one
 /// claim per template and replica of every StatefulSet), and the storage they request.
 fn claims(namespace: &Namespace) -> (i64, Amount) {
-    let storage = |claim: &serde_json::Value| {
+    let storage = |claim: &crate::check::value::Value| {
         Amount::parse(&claim["spec"]["resources"]["requests"]["storage"]).unwrap_or_default()
     };
     let mut count = 0;

@@ -3,8 +3,8 @@
 //! are applied, and a pod's total with init and sidecar containers.
 
 use crate::check::cluster::Placed;
+use crate::check::value::Value;
 use crate::scalar::Quantity;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A quantity in thousandths of its unit (millicores, millibytes): sums and comparisons
@@ -85,7 +85,7 @@ pub fn list(value: &Value) -> List {
         .as_object()
         .into_iter()
         .flatten()
-        .filter_map(|(name, v)| Some((name.clone(), Amount::parse(v)?)))
+        .filter_map(|(name, v)| Some((name.to_owned(), Amount::parse(v)?)))
         .collect()
 }
 
@@ -253,7 +253,7 @@ pub fn pod<'r>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::check::value::json;
 
     fn amounts(pairs: &[(&str, &str)]) -> List {
         pairs

@@ -16,7 +16,7 @@
 
 use super::ports::Ports;
 use crate::check::cluster::{Cluster, Labels, PodPort, Workload, selects};
-use serde_json::Value;
+use crate::check::value::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// The pods of one class, as NetworkPolicies see them.
@@ -98,7 +98,7 @@ impl<'c> Engine<'c> {
                 let index = policies.entry((placed.namespace(), direction)).or_default();
                 let first = spec["podSelector"]["matchLabels"]
                     .as_object()
-                    .and_then(|m| m.iter().find_map(|(k, v)| Some((k.as_str(), v.as_str()?))));
+                    .and_then(|m| m.iter().find_map(|(k, v)| Some((k, v.as_str()?))));
                 match first {
                     Some(pair) => index.by_label.entry(pair).or_default().push(spec),
                     None => index.unlabelled.push(spec),
@@ -318,7 +318,7 @@ impl<'a> Universe<'a> {
                 let candidates = pods
                     .and_then(|selector| selector["matchLabels"].as_object())
                     .and_then(|m| m.iter().find_map(|(k, v)| Some((k, v.as_str()?))))
-                    .map(|(k, v)| self.by_label.get(&(ns, k.as_str(), v)))
+                    .map(|(k, v)| self.by_label.get(&(ns, k, v)))
                     .unwrap_or_else(|| self.by_namespace.get(ns));
                 for &c in candidates.into_iter().flatten() {
                     let pod = &self.classes[c];
@@ -349,7 +349,7 @@ fn has_type(spec: &Value, direction: Direction) -> bool {
 }
 
 /// The peers of a rule; `None` when it names none (it matches every pod).
-fn rule_peers(rule: &Value, direction: Direction) -> Option<&Vec<Value>> {
+fn rule_peers(rule: &Value, direction: Direction) -> Option<&[Value]> {
     rule[direction.peers()].as_array().filter(|p| !p.is_empty())
 }
 
@@ -387,7 +387,7 @@ pub(super) fn rule_ports(ports: &Value, destination: &Pod) -> Ports {
             }
             Value::String(name) => {
                 for p in &destination.ports {
-                    if p.name.as_deref() == Some(name.as_str()) && p.protocol == protocol {
+                    if p.name.as_deref() == Some(&**name) && p.protocol == protocol {
                         result.add(protocol, p.number, p.number);
                     }
                 }

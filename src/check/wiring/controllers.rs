@@ -12,8 +12,8 @@
 use super::{Index, labels_text};
 use crate::check::cluster::{ACME_SOLVER_POD, Cluster, Labels, Placed};
 use crate::check::reachability::Pod;
+use crate::check::value::Value;
 use crate::check::{Family, Finding};
-use serde_json::Value;
 
 /// The annotation listing the namespaces whose topology objects may name a cluster.
 pub(crate) const TOPOLOGY_NAMESPACES: &str = "rabbitmq.com/topology-allowed-namespaces";

@@ -176,7 +176,7 @@ fn takes(policy: &Placed, queue: &str, kind: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::check::value::json;
 
     fn policy(pattern: &str, apply_to: &str, priority: i64) -> Placed {
         let spec = json!({"pattern": pattern, "applyTo": apply_to, "priority": priority});

@@ -20,8 +20,8 @@ use super::cluster::{
 };
 use super::reachability::{Engine, Pod};
 use super::{Family, Finding, join};
+use crate::check::value::Value;
 use endpoint::{Endpoint, resolve_host};
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
 /// Prefixes of the variables that name a backend, the variables that must come with
