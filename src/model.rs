@@ -416,6 +416,13 @@ fn parse<T: serde::de::DeserializeOwned>(
     kind: crate::schema::Descriptor,
     problems: &mut Vec<String>,
 ) -> Option<T> {
+    // Most files are small and anchor no value: serde reads them first, and the text
+    // is walked for what serde would not report only when serde fails.
+    if crate::syntax::beyond_serde_impossible(source)
+        && let Ok(value) = serde_yaml::from_str(source.text())
+    {
+        return Some(value);
+    }
     let before = problems.len();
     problems.extend(
         crate::syntax::problems(source)

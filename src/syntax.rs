@@ -33,6 +33,16 @@ pub fn problems(source: &Source) -> Vec<Problem> {
     problems
 }
 
+/// Whether [`problems`] cannot find anything in a file that serde reads without an
+/// error: it has no forbidden character, is no longer than [`MAX_SCALAR`] (so no value
+/// is), and anchors no value (so no alias repeats one); serde's own recursion limit is
+/// [`MAX_DEPTH`]. Such a file needs no walk of its events (a tenth of loading the
+/// shipped descriptors) unless serde fails, when the walk locates the problem.
+pub fn beyond_serde_impossible(source: &Source) -> bool {
+    let text = source.text();
+    text.len() <= MAX_SCALAR && !text.contains('&') && forbidden_characters(source).is_empty()
+}
+
 /// The UTF-8 error of a file's bytes as a located problem; `text` is the file read lossily.
 pub fn encoding(display: &str, bytes: &[u8], err: &std::str::Utf8Error) -> (Source, Problem) {
     let source = Source::new(display, String::from_utf8_lossy(bytes).into_owned());

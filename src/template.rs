@@ -5,7 +5,8 @@ use crate::error::{Error, Result};
 use crate::object::Object;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 
 /// The template folder under the project root.
 pub const TEMPLATE_DIR: &str = "templates";
@@ -13,14 +14,17 @@ pub const TEMPLATE_DIR: &str = "templates";
 /// Every template of the project, ready to render.
 pub struct Templates {
     env: Environment<'static>,
-    /// Every template's name: each is compiled on first use only.
-    names: Vec<String>,
+    /// The template folder: each template is read and compiled on first use only.
+    dir: PathBuf,
     /// Templates rendered so far, so a test can find templates nothing renders.
     rendered: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Templates {
-    /// Loads every file under `root/templates` (recursively), named by its relative path.
+    /// Prepares the templates of `root/templates`, each named by its path relative to it
+    /// (`/`-separated). A build renders a fraction of them: each file is read when it is
+    /// first rendered or imported, not before (reading all 51 of the shipped project cost a
+    /// tenth of `build production`).
     pub fn load(root: &Path) -> Result<Templates> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -30,43 +34,16 @@ impl Templates {
             .expect("the default delimiters are valid");
         env.set_syntax(syntax);
         let dir = root.join(TEMPLATE_DIR);
-        let mut sources = std::collections::HashMap::new();
-        let mut stack = vec![dir.clone()];
-        while let Some(folder) = stack.pop() {
-            let entries = std::fs::read_dir(&folder).map_err(|source| Error::Read {
-                path: folder.clone(),
-                source,
-            })?;
-            for entry in entries {
-                let path = entry
-                    .map_err(|source| Error::Read {
-                        path: folder.clone(),
-                        source,
-                    })?
-                    .path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                let name = path
-                    .strip_prefix(&dir)
-                    .unwrap_or(&path)
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                sources.insert(name, text);
-            }
-        }
-        let mut names: Vec<String> = sources.keys().cloned().collect();
-        names.sort();
-        // Compiled on first use: a build renders a fraction of the templates.
-        env.set_loader(move |name| Ok(sources.get(name).cloned()));
+        // A missing folder is told as such, not as the first template not found.
+        std::fs::read_dir(&dir).map_err(|source| Error::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        let folder = dir.clone();
+        env.set_loader(move |name| read_template(&folder, name));
         Ok(Templates {
             env,
-            names,
+            dir,
             rendered: Default::default(),
         })
     }
@@ -116,14 +93,54 @@ impl Templates {
     }
 
     /// Templates never rendered directly, sorted; partials (`_name`) are imported by others.
-    pub fn unrendered(&self) -> Vec<String> {
+    pub fn unrendered(&self) -> Result<Vec<String>> {
         let rendered = self.rendered.lock().map(|r| r.clone()).unwrap_or_default();
-        // `names` is sorted.
-        self.names
-            .iter()
-            .filter(|n| !rendered.contains(*n))
+        let mut names = Vec::new();
+        template_names(&self.dir, &self.dir, &mut names)?;
+        names.sort();
+        Ok(names
+            .into_iter()
+            .filter(|n| !rendered.contains(n))
             .filter(|n| !n.rsplit('/').next().unwrap_or_default().starts_with('_'))
-            .cloned()
-            .collect()
+            .collect())
     }
+}
+
+/// The text of template `name` under `dir`, or `None` when there is no such file. Names
+/// are relative paths inside the folder: one that leaves it (`..`, absolute) is none.
+fn read_template(dir: &Path, name: &str) -> std::result::Result<Option<String>, minijinja::Error> {
+    let inside = name
+        .split('/')
+        .all(|part| !part.is_empty() && part != "." && part != ".." && !part.contains('\\'));
+    if !inside {
+        return Ok(None);
+    }
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::IsADirectory) => Ok(None),
+        Err(e) => Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Every file under `folder` (recursively), named by its `/`-separated path from `dir`.
+fn template_names(dir: &Path, folder: &Path, names: &mut Vec<String>) -> Result<()> {
+    let unreadable = |source| Error::Read {
+        path: folder.to_owned(),
+        source,
+    };
+    for entry in std::fs::read_dir(folder).map_err(unreadable)? {
+        let path = entry.map_err(unreadable)?.path();
+        if path.is_dir() {
+            template_names(dir, &path, names)?;
+        } else {
+            let name = path.strip_prefix(dir).unwrap_or(&path).components();
+            let parts: Vec<_> = name.map(|c| c.as_os_str().to_string_lossy()).collect();
+            names.push(parts.join("/"));
+        }
+    }
+    Ok(())
 }

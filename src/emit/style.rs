@@ -47,67 +47,114 @@ impl Analysis {
         // "---" and "..." at the start look like document markers.
         let markers = s.starts_with("---") || s.starts_with("...");
         if s.is_ascii() {
-            // Same analysis without UTF-8 decoding (most text: scripts, config).
-            Analysis::of_chars(s.bytes().map(char::from), markers)
+            Analysis::of_ascii(s.as_bytes(), markers)
         } else {
-            Analysis::of_chars(s.chars(), markers)
+            Analysis::of_chars(s, markers)
         }
     }
 
-    fn of_chars(chars: impl Iterator<Item = char>, markers: bool) -> Analysis {
-        let mut indicators = markers;
-        let mut special = false;
-        let (mut leading_space, mut trailing_space) = (false, false);
-        let (mut leading_break, mut trailing_break) = (false, false);
-        let (mut space_then_break, mut break_then_space) = (false, false);
-        let (mut line_breaks, mut newline) = (false, false);
-        let (mut previous_space, mut previous_break) = (false, false);
-        let mut preceded_by_blank = true;
-
-        let mut chars = chars.peekable();
+    fn of_chars(s: &str, markers: bool) -> Analysis {
+        let mut scan = Scan::new(markers);
+        let mut chars = s.chars().peekable();
         let mut first = true;
         while let Some(c) = chars.next() {
-            let next = chars.peek().copied();
-            let last = next.is_none();
-            let followed_by_blank = matches!(next, None | Some(' ' | '\t'));
-            indicators |= is_block_indicator(c, first, preceded_by_blank, followed_by_blank);
-            special |= !is_printable(c);
-            if c == ' ' {
-                leading_space |= first;
-                trailing_space |= last;
-                break_then_space |= previous_break;
-                previous_space = true;
-                previous_break = false;
-            } else if is_break(c) {
-                line_breaks = true;
-                newline |= c == '\n';
-                leading_break |= first;
-                trailing_break |= last;
-                space_then_break |= previous_space;
-                previous_space = false;
-                previous_break = true;
-            } else {
-                previous_space = false;
-                previous_break = false;
-            }
-            preceded_by_blank = matches!(c, ' ' | '\t' | '\0') || is_break(c);
+            scan.step(c, chars.peek().copied(), first);
             first = false;
         }
+        scan.analysis()
+    }
 
-        let broken = space_then_break || special;
+    /// [`Analysis::of_chars`] without UTF-8 decoding (most text: scripts, config): a
+    /// printable character past the first other than `#` and `:` changes nothing but
+    /// the state of the blanks and breaks before the next one.
+    fn of_ascii(bytes: &[u8], markers: bool) -> Analysis {
+        let mut scan = Scan::new(markers);
+        for (i, &b) in bytes.iter().enumerate() {
+            if i > 0 && matches!(b, b'!'..=b'~') && b != b'#' && b != b':' {
+                scan.previous_space = false;
+                scan.previous_break = false;
+                scan.preceded_by_blank = false;
+                continue;
+            }
+            scan.step(
+                char::from(b),
+                bytes.get(i + 1).map(|&n| char::from(n)),
+                i == 0,
+            );
+        }
+        scan.analysis()
+    }
+}
+
+/// libyaml's scan of a scalar, one character at a time.
+#[derive(Default)]
+struct Scan {
+    indicators: bool,
+    special: bool,
+    leading_space: bool,
+    trailing_space: bool,
+    leading_break: bool,
+    trailing_break: bool,
+    space_then_break: bool,
+    break_then_space: bool,
+    line_breaks: bool,
+    newline: bool,
+    previous_space: bool,
+    previous_break: bool,
+    preceded_by_blank: bool,
+}
+
+impl Scan {
+    fn new(markers: bool) -> Scan {
+        Scan {
+            indicators: markers,
+            preceded_by_blank: true,
+            ..Default::default()
+        }
+    }
+
+    /// Character `c`, followed by `next` (`None` at the end).
+    fn step(&mut self, c: char, next: Option<char>, first: bool) {
+        let last = next.is_none();
+        let followed_by_blank = matches!(next, None | Some(' ' | '\t'));
+        self.indicators |= is_block_indicator(c, first, self.preceded_by_blank, followed_by_blank);
+        self.special |= !is_printable(c);
+        if c == ' ' {
+            self.leading_space |= first;
+            self.trailing_space |= last;
+            self.break_then_space |= self.previous_break;
+            self.previous_space = true;
+            self.previous_break = false;
+        } else if is_break(c) {
+            self.line_breaks = true;
+            self.newline |= c == '\n';
+            self.leading_break |= first;
+            self.trailing_break |= last;
+            self.space_then_break |= self.previous_space;
+            self.previous_space = false;
+            self.previous_break = true;
+        } else {
+            self.previous_space = false;
+            self.previous_break = false;
+        }
+        self.preceded_by_blank = matches!(c, ' ' | '\t' | '\0') || is_break(c);
+    }
+
+    fn analysis(&self) -> Analysis {
+        let broken = self.space_then_break || self.special;
         Analysis {
-            multiline: line_breaks,
-            newline,
-            plain_allowed: !(leading_space
-                || leading_break
-                || trailing_space
-                || trailing_break
-                || break_then_space
+            multiline: self.line_breaks,
+            newline: self.newline,
+            plain_allowed: !(self.leading_space
+                || self.leading_break
+                || self.trailing_space
+                || self.trailing_break
+                || self.break_then_space
                 || broken
-                || line_breaks
-                || indicators),
-            single_quoted_allowed: !(break_then_space || broken),
-            block_allowed: !(trailing_space || broken),
+                || self.line_breaks
+                || self.indicators),
+            single_quoted_allowed: !(self.break_then_space || broken),
+            block_allowed: !(self.trailing_space || broken),
         }
     }
 }
@@ -173,6 +220,18 @@ mod tests {
 
     use super::super::document;
     use super::super::tests::value_text;
+
+    proptest::proptest! {
+        /// The ASCII scan skips most characters: it must agree with the full one.
+        #[test]
+        fn the_ascii_scan_agrees_with_the_full_one(s in "[a-c -#:?,.\\[\\]{}'\"\t\n\r\x00\x07|>*&!%@`~]{0,12}") {
+            for markers in [false, true] {
+                let ascii = super::Analysis::of_ascii(s.as_bytes(), markers);
+                let chars = super::Analysis::of_chars(&s, markers);
+                proptest::prop_assert_eq!(format!("{ascii:?}"), format!("{chars:?}"));
+            }
+        }
+    }
 
     #[test]
     fn indicators_and_edge_spaces_are_single_quoted() {

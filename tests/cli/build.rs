@@ -269,7 +269,7 @@ fn every_template_renders_for_every_environment() {
     project.environments[0].cluster = Some(name);
     platgen::objects::tree(&project, &templates).expect("every template renders");
     assert_eq!(
-        templates.unrendered(),
+        templates.unrendered().expect("the template folder reads"),
         Vec::<String>::new(),
         "templates nothing renders"
     );
