@@ -237,10 +237,11 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
             .map(|e| e.namespace.as_str())
             .collect();
         let ingress_namespace = project.catalog.security.ingress_namespace.as_str();
-        // The families only read the cluster: they run side by side on every core, their
-        // findings in this order. Gatekeeper's Rego, the largest part on a large
-        // catalog, runs there as two jobs over every other object (each compiles the
-        // templates: on a small one, that would cost more than it saves).
+        // The families only read the cluster: they run side by side on every core.
+        // Gatekeeper's Rego, the largest job at every size, starts first so that the
+        // others fill the other cores meanwhile; on a large catalog it runs as two jobs
+        // over every other object (each compiles the templates: on a small one, that
+        // would cost more than it saves). The report's order does not depend on the jobs'.
         let halves: [Vec<&Placed>; 2] = if objects.len() < GATEKEEPER_SPLIT {
             [objects.clone(), Vec::new()]
         } else {
@@ -248,11 +249,11 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
         };
         let elsewhere = elsewhere(project, site.name);
         let jobs: Vec<Box<dyn FnOnce() -> Vec<Finding> + Send + '_>> = vec![
+            Box::new(|| admission::gatekeeper::check(&cluster, &halves[0])),
+            Box::new(|| admission::gatekeeper::check(&cluster, &halves[1])),
             Box::new(|| references::check(&cluster, &objects)),
             Box::new(|| policy::check(&cluster, &objects, &unpinned_allowed)),
             Box::new(|| admission::check(&cluster, &objects)),
-            Box::new(|| admission::gatekeeper::check(&cluster, &halves[0])),
-            Box::new(|| admission::gatekeeper::check(&cluster, &halves[1])),
             Box::new(|| names::check(&objects)),
             Box::new(|| wiring::check(&cluster, &objects, ingress_namespace)),
             Box::new(|| clusters::check(&objects, site.name, &elsewhere)),
