@@ -6,8 +6,8 @@
 //! walk visits the fields in the order it always did), and keys and strings are interned
 //! `&'static str`s: the same fields and values in a fifth of the memory.
 //! The API is `serde_json::Value`'s, the part the checks use; what needs a real
-//! `serde_json::Value` (Gatekeeper's input, JSON schemas) gets one with [`Value::to_json`]
-//! or through `Serialize`, field for field the same.
+//! `serde_json::Value` (JSON schemas) gets one with [`Value::to_json`] or through
+//! `Serialize`, field for field the same (Gatekeeper builds its Rego input from the tree).
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Number;
