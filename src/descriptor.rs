@@ -459,6 +459,17 @@ pub struct EnvironmentFile {
     /// How `platgen write` lays out `overlays/<name>/` (both print the same objects).
     #[serde(default)]
     pub layout: Layout,
+    /// With `layout: hydrated`, the number of kustomizations (`overlays/<name>/part-01`
+    /// ...) the overlay's objects are split into, each listed as a source of the
+    /// environment's Application: ArgoCD builds each on its own, and kustomize's cost
+    /// grows with the square of one build's objects.
+    #[serde(default = "one_part")]
+    #[schemars(range(min = 1, max = 256))]
+    pub hydrated_parts: u16,
+}
+
+fn one_part() -> u16 {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, schemars::JsonSchema)]

@@ -56,6 +56,9 @@ pub struct Target {
     /// The cluster its objects are applied to (the Applications of every argocd folder
     /// live in ArgoCD's own).
     pub cluster: String,
+    /// The folders ArgoCD builds it from instead of `dir` (a hydrated overlay's parts,
+    /// each a source of the environment's Application); empty: `dir`.
+    pub parts: Vec<String>,
 }
 
 /// Every file of one kustomization folder, `kustomization.yaml` last.
@@ -260,18 +263,18 @@ impl Platform {
                     let documents = environment_objects(catalog, env, &templates, |object| {
                         tree::Document::new(&object, emit::Format::Yaml)
                     })?;
-                    let mut k = objects::hydrated(env, Vec::new());
                     let sorted = tree::sorted(documents);
-                    for (path, run) in objects::hydrated_files(sorted, tree::Document::type_of) {
-                        let mut stream = Vec::new();
-                        (emit::Format::Yaml
-                            .write(&mut stream, run.iter().map(tree::Document::text)))
-                        .expect("writing into memory cannot fail");
-                        let stream = String::from_utf8(stream).expect("platgen emits UTF-8");
-                        files.push(write::stream_file(&k.dir, &path, &stream));
-                        k.resources.push(tree::File::new(path, Vec::new()));
+                    for (k, runs) in objects::hydrated(env, sorted, tree::Document::type_of) {
+                        for (file, run) in k.resources.iter().zip(runs) {
+                            let mut stream = Vec::new();
+                            (emit::Format::Yaml
+                                .write(&mut stream, run.iter().map(tree::Document::text)))
+                            .expect("writing into memory cannot fail");
+                            let stream = String::from_utf8(stream).expect("platgen emits UTF-8");
+                            files.push(write::stream_file(&k.dir, &file.path, &stream));
+                        }
+                        files.push(write::kustomization_file(&k));
                     }
-                    files.push(write::kustomization_file(&k));
                 }
                 Part::Overlay(env) => {
                     let mut k = objects::overlay_kustomization(catalog, env);
@@ -313,6 +316,7 @@ pub fn targets(project: &model::Project) -> Vec<Target> {
         kind: TargetKind::Environment,
         dir: objects::overlay_dir(e.name.as_str()),
         cluster: project.cluster_of(e).name.to_owned(),
+        parts: objects::part_dirs(e),
     });
     let components = components::sites(project).into_iter().flat_map(|site| {
         objects::components().iter().map(move |c| Target {
@@ -325,6 +329,7 @@ pub fn targets(project: &model::Project) -> Vec<Target> {
                 site
             }
             .to_owned(),
+            parts: Vec::new(),
         })
     });
     environments.chain(components).collect()
@@ -352,19 +357,29 @@ mod tests {
     fn the_streamed_renderings_equal_the_whole_tree() {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR"));
         same_renderings(shipped);
-        // The same project with staging's overlay hydrated.
+        // The same project with staging's overlay hydrated, and development's in parts.
         let copy = tempfile::tempdir().expect("a scratch folder");
         for folder in [model::DESCRIPTOR_DIR, "templates"] {
             copy_dir(&shipped.join(folder), &copy.path().join(folder));
         }
-        let staging = copy.path().join(model::DESCRIPTOR_DIR).join("staging.yaml");
-        let text = std::fs::read_to_string(&staging).expect("staging.yaml");
-        std::fs::write(&staging, text + "layout: hydrated\n").expect("writable");
+        for (env, layout) in [
+            ("staging", "layout: hydrated\n"),
+            ("development", "layout: hydrated\nhydratedParts: 4\n"),
+        ] {
+            let file = copy
+                .path()
+                .join(model::DESCRIPTOR_DIR)
+                .join(format!("{env}.yaml"));
+            let text = std::fs::read_to_string(&file).expect("a descriptor");
+            std::fs::write(&file, text + layout).expect("writable");
+        }
         same_renderings(copy.path());
         let files = Platform::tree_files(copy.path()).expect("renders");
         let hydrated = Path::new("overlays/staging/deployment.yaml");
         assert!(files.contains_key(hydrated), "no {}", hydrated.display());
         assert!(!files.contains_key(Path::new("overlays/staging/patches/resource-limits.yaml")));
+        let part = Path::new("overlays/development/part-04/kustomization.yaml");
+        assert!(files.contains_key(part), "no {}", part.display());
     }
 
     fn same_renderings(root: &Path) {

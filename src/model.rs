@@ -2,7 +2,7 @@
 //! resolved into the views the object constructors need.
 
 use crate::descriptor::{
-    self, Catalog, EnvironmentFile, Layer, MinioMode, MysqlMode, PodSecurity, RedisMode,
+    self, Catalog, EnvironmentFile, Layer, Layout, MinioMode, MysqlMode, PodSecurity, RedisMode,
     ResourceList, Resources,
 };
 use crate::error::{Error, Result};
@@ -1073,6 +1073,7 @@ fn check_environment(
         }
     }
     data_layer(&mut c, &root.key("dataLayer"), catalog, env);
+    hydrated_parts(&mut c, &root, env);
     let quota = root.key("quota");
     c.at_most(
         &quota.key("requests"),
@@ -1124,6 +1125,30 @@ fn check_environment(
 /// The data layer's modes: every replicated mode keeps its state on volumes (a Redis
 /// Cluster node that loses `nodes.conf` comes back a stranger to its cluster), and a
 /// distributed MinIO is one erasure set of 4 to 16 drives.
+/// `hydratedParts` splits the final objects of a hydrated overlay: the patches layout
+/// has none to split.
+fn hydrated_parts(c: &mut Checker, root: &KeyPath, env: &EnvironmentFile) {
+    let at = root.key("hydratedParts");
+    if !(1..=crate::objects::MAX_PARTS).contains(&env.hydrated_parts) {
+        c.report(
+            &at,
+            format!("{} parts", env.hydrated_parts),
+            &format!("1 to {}", crate::objects::MAX_PARTS),
+            None,
+        );
+    } else if env.hydrated_parts > 1 && env.layout != Layout::Hydrated {
+        c.report(
+            &at,
+            format!(
+                "{} parts of an overlay in the patches layout",
+                env.hydrated_parts
+            ),
+            "layout: hydrated, or no hydratedParts",
+            None,
+        );
+    }
+}
+
 fn data_layer(c: &mut Checker, at: &KeyPath, catalog: &Catalog, env: &EnvironmentFile) {
     let layer = &env.data_layer;
     if layer.mysql.mode == MysqlMode::InnodbCluster

@@ -43,7 +43,14 @@ pub fn kustomization_file(k: &Kustomization) -> (PathBuf, String) {
 fn kustomization(k: &Kustomization) -> Value {
     let depth = Path::new(&k.dir).components().count();
     let up = "../".repeat(depth);
-    let mut resources: Vec<String> = k.bases.iter().map(|b| format!("{up}{b}")).collect();
+    // A base inside the folder (a hydrated overlay's parts) by its path from there.
+    let inside = format!("{}/", k.dir);
+    let mut resources: Vec<String> = (k.bases.iter())
+        .map(|b| match b.strip_prefix(&inside) {
+            Some(sub) => sub.to_owned(),
+            None => format!("{up}{b}"),
+        })
+        .collect();
     resources.extend(k.resources.iter().map(|f| f.path.clone()));
     let mut value = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",

@@ -69,8 +69,11 @@ struct App<'a> {
     server: &'a str,
     wave: i64,
     automated: bool,
-    /// The target whose folder it syncs, for an Application of the platform's repository.
+    /// The target whose folder (or folders: a hydrated overlay's parts) it syncs, for an
+    /// Application of the platform's repository.
     target: Option<&'a str>,
+    /// Its sources (`spec.source`, or each of `spec.sources`) and their field paths.
+    sources: Vec<(String, &'a Value)>,
     /// The catalog's entry of the operator it installs, and its key under `charts`.
     chart: Option<(&'static str, &'a Chart)>,
 }
@@ -149,22 +152,56 @@ fn applications<'a>(
         if placed.group() != ARGOPROJ || placed.kind() != "Application" {
             continue;
         }
-        let source = &placed.object["spec"]["source"];
-        let repo = source["repoURL"].as_str().unwrap_or_default();
-        let path = source["path"].as_str().unwrap_or_default();
-        let target = (repo == git.repository)
-            .then(|| path.strip_prefix(&prefix))
-            .flatten()
-            .and_then(|dir| targets.iter().find(|t| t.dir == dir.trim_end_matches('/')))
-            .map(|t| t.name.as_str());
-        if repo == git.repository && target.is_none() {
-            out.push(Finding::new(
-                Family::Bootstrap,
-                placed,
-                "spec.source.path",
-                format!("path `{path}` is no folder of the generated tree: the Application syncs nothing"),
-            ));
+        let spec = &placed.object["spec"];
+        let sources: Vec<(String, &Value)> = match spec["sources"].as_array() {
+            Some(sources) => (sources.iter().enumerate())
+                .map(|(i, source)| (format!("spec.sources[{i}]"), source))
+                .collect(),
+            None => vec![("spec.source".to_owned(), &spec["source"])],
+        };
+        let mut target = None;
+        let mut parts = Vec::new();
+        for (field, source) in &sources {
+            let repo = source["repoURL"].as_str().unwrap_or_default();
+            if repo != git.repository {
+                continue;
+            }
+            let path = source["path"].as_str().unwrap_or_default();
+            let dir = path.strip_prefix(&prefix).map(|d| d.trim_end_matches('/'));
+            let found = targets
+                .iter()
+                .find(|t| dir.is_some_and(|dir| t.dir == dir || t.parts.iter().any(|p| p == dir)));
+            match found {
+                Some(t) => {
+                    target = Some(t.name.as_str());
+                    parts.extend(dir.filter(|d| t.parts.iter().any(|p| p == d)));
+                }
+                None => out.push(Finding::new(
+                    Family::Bootstrap,
+                    placed,
+                    format!("{field}.path"),
+                    format!("path `{path}` is no folder of the generated tree: the Application syncs nothing"),
+                )),
+            }
         }
+        // A hydrated overlay's parts: all of them, or ArgoCD prunes the others' objects.
+        let parted = target.and_then(|name| targets.iter().find(|t| t.name == name));
+        if let Some(t) = parted.filter(|_| !parts.is_empty()) {
+            for missing in t.parts.iter().filter(|p| !parts.contains(&p.as_str())) {
+                out.push(Finding::new(
+                    Family::Bootstrap,
+                    placed,
+                    "spec.sources",
+                    format!(
+                        "no source syncs `{prefix}{missing}`, a part of target `{}`: ArgoCD \
+                         prunes its objects",
+                        t.name
+                    ),
+                ));
+            }
+        }
+        let source = sources.first().map_or(&Value::Null, |(_, s)| *s);
+        let repo = source["repoURL"].as_str().unwrap_or_default();
         // By its source: the same operator is `<name>-<cluster>` on another cluster.
         let chart = charts
             .iter()
@@ -182,6 +219,7 @@ fn applications<'a>(
             wave: wave(placed, out),
             automated: placed.object["spec"]["syncPolicy"]["automated"].is_object(),
             target,
+            sources,
             chart,
         });
     }
@@ -269,23 +307,21 @@ fn permissions(cluster: &Cluster, app: &App, out: &mut Vec<Finding>) {
             refuse("the Application deploys to".into(), destination),
         ));
     }
-    let repo = spec["source"]["repoURL"].as_str().unwrap_or_default();
     let repos = project["spec"]["sourceRepos"].as_array();
-    if !repos
-        .into_iter()
-        .flatten()
-        .any(|r| r.as_str().is_some_and(|r| glob(r, repo)))
-    {
-        out.push(Finding::new(
-            Family::Bootstrap,
-            app.placed,
-            "spec.source.repoURL",
-            format!(
-                "source `{repo}` is not among the sourceRepos of AppProject `{project_name}` \
-                 ({}): ArgoCD refuses the Application",
-                listed(project, "sourceRepos")
-            ),
-        ));
+    for (field, source) in &app.sources {
+        let repo = source["repoURL"].as_str().unwrap_or_default();
+        if !(repos.into_iter().flatten()).any(|r| r.as_str().is_some_and(|r| glob(r, repo))) {
+            out.push(Finding::new(
+                Family::Bootstrap,
+                app.placed,
+                format!("{field}.repoURL"),
+                format!(
+                    "source `{repo}` is not among the sourceRepos of AppProject \
+                     `{project_name}` ({}): ArgoCD refuses the Application",
+                    listed(project, "sourceRepos")
+                ),
+            ));
+        }
     }
     if let Some(target) = app.target {
         let mut namespaces = BTreeSet::new();
@@ -399,17 +435,19 @@ fn retry(app: &App, out: &mut Vec<Finding>) {
 
 /// No Application installs a chart whose images are gone.
 fn withdrawn(app: &App, out: &mut Vec<Finding>) {
-    let repo = app.spec()["source"]["repoURL"].as_str().unwrap_or_default();
-    if let Some((_, why)) = WITHDRAWN
-        .iter()
-        .find(|(r, _)| repo.trim_end_matches('/') == *r)
-    {
-        out.push(Finding::new(
-            Family::Bootstrap,
-            app.placed,
-            "spec.source.repoURL",
-            format!("chart repository `{repo}`: {why}"),
-        ));
+    for (field, source) in &app.sources {
+        let repo = source["repoURL"].as_str().unwrap_or_default();
+        if let Some((_, why)) = WITHDRAWN
+            .iter()
+            .find(|(r, _)| repo.trim_end_matches('/') == *r)
+        {
+            out.push(Finding::new(
+                Family::Bootstrap,
+                app.placed,
+                format!("{field}.repoURL"),
+                format!("chart repository `{repo}`: {why}"),
+            ));
+        }
     }
 }
 

@@ -419,7 +419,7 @@ fn cluster_application(
             labels: &component_labels(catalog, ARGOCD),
             wave: settings.waves.environments.to_string(),
             project: settings.project.as_str(),
-            source: git_source(catalog, &folder),
+            sources: vec![git_source(catalog, &folder)],
             server: project.management().server,
             destination: settings.namespace.as_str(),
             sync_policy: SyncPolicy::from(
@@ -515,7 +515,8 @@ struct ApplicationContext<'a> {
     labels: &'a BTreeMap<String, String>,
     wave: String,
     project: &'a str,
-    source: Source<'a>,
+    /// One source renders as `spec.source`, more as `spec.sources`.
+    sources: Vec<Source<'a>>,
     server: &'a str,
     destination: &'a str,
     sync_policy: SyncPolicy<'a>,
@@ -576,7 +577,7 @@ fn chart_application(
             labels: &component_labels(catalog, ARGOCD),
             wave: chart.wave.to_string(),
             project: chart.project(settings),
-            source,
+            sources: vec![source],
             server: site.server,
             destination: chart.namespace(),
             sync_policy,
@@ -706,10 +707,10 @@ fn component_application(
             labels: &component_labels(catalog, ARGOCD),
             wave: wave.to_string(),
             project: settings.project.as_str(),
-            source: git_source(
+            sources: vec![git_source(
                 catalog,
                 &super::component_dir(project, site.name, component),
-            ),
+            )],
             server: site.server,
             destination: component_namespace(catalog, component),
             sync_policy: SyncPolicy::from(
@@ -730,6 +731,12 @@ fn environment_application(
 ) -> Result<Vec<Object>> {
     let catalog = &project.catalog;
     let settings = &catalog.components.argocd;
+    // A hydrated overlay in parts: the repo-server builds each on its own, one
+    // Application still syncs (waves, health, prune) all of the environment's objects.
+    let mut folders = crate::objects::part_dirs(env);
+    if folders.is_empty() {
+        folders.push(crate::objects::overlay_dir(env.name.as_str()));
+    }
     application(
         templates,
         &ApplicationContext {
@@ -738,7 +745,7 @@ fn environment_application(
             labels: &component_labels(catalog, ARGOCD),
             wave: settings.waves.environments.to_string(),
             project: settings.project.as_str(),
-            source: git_source(catalog, &crate::objects::overlay_dir(env.name.as_str())),
+            sources: folders.iter().map(|f| git_source(catalog, f)).collect(),
             server: project.cluster_of(env).server,
             destination: env.namespace.as_str(),
             sync_policy: SyncPolicy::from(

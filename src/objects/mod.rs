@@ -49,29 +49,84 @@ pub fn tree(project: &Project, templates: &Templates) -> Result<Tree> {
     for env in &project.environments {
         if env.layout == Layout::Hydrated {
             let dir = overlay_dir(env.name.as_str());
-            let files = hydrated_files(tree.build(&dir), crate::object::type_of)
-                .into_iter()
-                .map(|(path, objects)| File::new(path, objects))
-                .collect();
-            let k = (tree.kustomizations.iter_mut())
-                .find(|k| k.dir == dir)
+            let objects = tree.build(&dir);
+            let at = (tree.kustomizations.iter())
+                .position(|k| k.dir == dir)
                 .expect("every environment has its overlay");
-            *k = hydrated(env, files);
+            let hydrated = hydrated(env, objects, crate::object::type_of).into_iter();
+            let hydrated = hydrated.map(|(mut k, runs)| {
+                for (file, run) in k.resources.iter_mut().zip(runs) {
+                    file.objects = run;
+                }
+                k
+            });
+            tree.kustomizations.splice(at..=at, hydrated);
         }
     }
     Ok(tree)
 }
 
-/// `overlays/<env>/` in the hydrated layout: the environment's final objects in `files`
-/// ([`hydrated_files`]), read in that order (`sortOptions: {order: fifo}`): nothing for
-/// kustomize to patch, namespace, retag or sort.
-pub fn hydrated(env: &EnvironmentFile, files: Vec<File>) -> Kustomization {
-    Kustomization {
+/// The most parts a hydrated overlay is split into (`hydratedParts`).
+pub const MAX_PARTS: u16 = 256;
+
+/// The folders of a hydrated overlay's parts, in order (`overlays/<env>/part-01`, ...):
+/// none when it is one kustomization.
+pub fn part_dirs(env: &EnvironmentFile) -> Vec<String> {
+    let parts = usize::from(env.hydrated_parts);
+    if env.layout != Layout::Hydrated || parts < 2 {
+        return Vec::new();
+    }
+    let width = parts.to_string().len().max(2);
+    (1..=parts)
+        .map(|i| format!("{}/part-{i:0width$}", overlay_dir(env.name.as_str())))
+        .collect()
+}
+
+/// The kustomizations of `overlays/<env>/` in the hydrated layout, over `items` (the
+/// environment's final objects in kustomize's order), each with the runs of items of its
+/// files (aligned with its `resources`, whose objects are left empty). One part: the
+/// overlay itself holds the files ([`hydrated_files`]), read in that order (`sortOptions:
+/// {order: fifo}`): nothing for kustomize to patch, namespace, retag or sort. More
+/// ([`part_dirs`]): each part holds a contiguous run of nearly equal length, laid out
+/// the same way, and the overlay lists the parts in order: built one by one and
+/// concatenated, or built together, they print the environment.
+pub fn hydrated<T>(
+    env: &EnvironmentFile,
+    items: Vec<T>,
+    type_of: impl Fn(&T) -> crate::object::Type<'_>,
+) -> Vec<(Kustomization, Vec<Vec<T>>)> {
+    let folder = |dir: String, items: Vec<T>| {
+        let (paths, runs): (Vec<_>, Vec<_>) = hydrated_files(items, &type_of).into_iter().unzip();
+        let k = Kustomization {
+            dir,
+            resources: paths
+                .into_iter()
+                .map(|p| File::new(p, Vec::new()))
+                .collect(),
+            order: Order::Fifo,
+            ..Default::default()
+        };
+        (k, runs)
+    };
+    let dirs = part_dirs(env);
+    if dirs.is_empty() {
+        return vec![folder(overlay_dir(env.name.as_str()), items)];
+    }
+    let top = Kustomization {
         dir: overlay_dir(env.name.as_str()),
-        resources: files,
+        bases: dirs.clone(),
         order: Order::Fifo,
         ..Default::default()
+    };
+    let mut kustomizations = vec![(top, Vec::new())];
+    let (count, parts) = (items.len(), dirs.len());
+    let mut items = items.into_iter();
+    for (i, dir) in dirs.into_iter().enumerate() {
+        // The first `count % parts` parts take one more.
+        let len = count / parts + usize::from(i < count % parts);
+        kustomizations.push(folder(dir, items.by_ref().take(len).collect()));
     }
+    kustomizations
 }
 
 /// The files of a hydrated overlay: `items` (an environment's objects in kustomize's

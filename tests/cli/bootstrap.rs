@@ -362,3 +362,30 @@ fn object_needing_a_later_wave_is_found() {
         ],
     );
 }
+
+/// An environment in hydrated parts: its Application's sources are the parts, each a
+/// folder of the tree (validate is clean), and one it leaves out would be pruned.
+#[test]
+fn an_application_missing_a_hydrated_part_is_found() {
+    let project = Scratch::new();
+    let staging = "environments/staging.yaml";
+    project.write(
+        staging,
+        &(project.read(staging) + "layout: hydrated\nhydratedParts: 3\n"),
+    );
+    run_in(project.path(), &["validate"]).code(0);
+    let template = "templates/components/argocd/application.yaml.j2";
+    project.edit(
+        template,
+        "sources: {{ sources | tojson }}",
+        "sources: {{ sources[:2] | tojson }}",
+    );
+    assert_finding(
+        &validate(&project),
+        &[
+            "error[bootstrap]: no source syncs `k8s/overlays/staging/part-03`, a part of target `staging`: ArgoCD prunes its objects",
+            "--> Application/argocd/e-commerce-staging (target argocd)",
+            "= field: spec.sources",
+        ],
+    );
+}

@@ -37,13 +37,52 @@ fn kubectl_kustomize_prints_exactly_what_build_prints() {
     if !kubectl_available() {
         return; // skipped, as kustomize_differences said
     }
-    // An environment in the hydrated layout: its overlay holds the final objects only.
+    // An environment in the hydrated layout, in three parts: its overlay holds the final
+    // objects only, split into kustomizations ArgoCD builds one by one.
     let hydrated = Scratch::new();
     let staging = "environments/staging.yaml";
-    hydrated.write(staging, &(hydrated.read(staging) + "layout: hydrated\n"));
+    hydrated.write(
+        staging,
+        &(hydrated.read(staging) + "layout: hydrated\nhydratedParts: 3\n"),
+    );
     failures.push_str(&kustomize_differences(test, &hydrated));
     assert!(failures.is_empty(), "{failures}");
     hydrated_overlay_is_the_build_in_order(&hydrated, "staging");
+    let parts = ["part-01", "part-02", "part-03"].map(|p| format!("k8s/overlays/staging/{p}"));
+    let mut kustomized = Vec::new();
+    for part in &parts {
+        let output = Command::new("kubectl")
+            .arg("kustomize")
+            .arg(hydrated.path().join(part))
+            .output()
+            .expect("kubectl runs");
+        assert!(output.status.success(), "{part}");
+        kustomized.push(String::from_utf8(output.stdout).expect("utf-8"));
+    }
+    let kustomized = kustomized.join("---\n");
+    let built = hydrated.run(&["build", "staging"]).code(0).stdout;
+    assert!(
+        kustomized == built,
+        "{}",
+        diff(
+            &kustomized,
+            &built,
+            "staging: its parts kustomized one by one vs build"
+        )
+    );
+    // The environment's Application syncs the parts, each a source.
+    let argocd = hydrated.run(&["build", "argocd"]).code(0).stdout;
+    let application = serde_yaml::Deserializer::from_str(&argocd)
+        .map(|d| <serde_json::Value as serde::Deserialize>::deserialize(d).expect("yaml"))
+        .find(|o| o["kind"] == "Application" && o["metadata"]["name"] == "e-commerce-staging")
+        .expect("staging's Application");
+    let paths: Vec<&str> = (application["spec"]["sources"].as_array())
+        .expect("sources")
+        .iter()
+        .map(|s| s["path"].as_str().expect("a path"))
+        .collect();
+    assert_eq!(paths, parts);
+    assert!(application["spec"]["source"].is_null());
 }
 
 /// A larger catalog's production overlay in the hydrated layout (what a large catalog
@@ -84,18 +123,43 @@ fn a_hydrated_overlay_of_a_larger_catalog_builds_as_kubectl_kustomize_does() {
 }
 
 /// The hydrated overlay of `env`: one file per type, listed in kustomize's order and read
-/// in that order (`sortOptions: fifo`), nothing else: its files, concatenated, are the
-/// build.
+/// in that order (`sortOptions: fifo`), nothing else, or its parts (`part-01`, ...) listed
+/// in order, each laid out so: its files, concatenated (part after part), are the build.
 fn hydrated_overlay_is_the_build_in_order(project: &Scratch, env: &str) {
     let overlay = project.path().join("k8s/overlays").join(env);
-    let text = |name: &str| std::fs::read_to_string(overlay.join(name)).expect("a written file");
-    let kustomization: serde_json::Value = serde_yaml::from_str(
-        text("kustomization.yaml")
-            .split_once("---\n")
-            .expect("a marker")
-            .1,
-    )
-    .expect("YAML");
+    let listed = hydrated_kustomization(&overlay);
+    let parts: Vec<&String> = listed.iter().filter(|r| r.starts_with("part-")).collect();
+    let concatenated = if parts.is_empty() {
+        hydrated_files_in_order(&overlay, &listed)
+    } else {
+        assert_eq!(parts.len(), listed.len(), "{}", overlay.display());
+        let width = parts.len().to_string().len().max(2);
+        let mut bodies = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            assert_eq!(**part, format!("part-{:0width$}", i + 1));
+            let folder = overlay.join(part);
+            bodies.push(hydrated_files_in_order(
+                &folder,
+                &hydrated_kustomization(&folder),
+            ));
+        }
+        bodies.retain(|b| !b.is_empty());
+        bodies.join("---\n")
+    };
+    let built = project.run(&["build", env]).code(0).stdout;
+    assert!(
+        concatenated == built,
+        "{}: its files in order are not the build",
+        overlay.display()
+    );
+}
+
+/// The resources of the hydrated kustomization in `folder` (which holds them and
+/// nothing else), read in order.
+fn hydrated_kustomization(folder: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(folder.join("kustomization.yaml")).expect("written");
+    let kustomization: serde_json::Value =
+        serde_yaml::from_str(text.split_once("---\n").expect("a marker").1).expect("YAML");
     let listed: Vec<String> = kustomization["resources"]
         .as_array()
         .expect("resources")
@@ -111,10 +175,10 @@ fn hydrated_overlay_is_the_build_in_order(project: &Scratch, env: &str) {
             "sortOptions": {"order": "fifo"},
         }),
         "{}",
-        overlay.display()
+        folder.display()
     );
-    let mut files: Vec<String> = std::fs::read_dir(&overlay)
-        .expect("the overlay is written")
+    let mut files: Vec<String> = std::fs::read_dir(folder)
+        .expect("the folder is written")
         .map(|e| {
             e.expect("an entry")
                 .file_name()
@@ -126,9 +190,16 @@ fn hydrated_overlay_is_the_build_in_order(project: &Scratch, env: &str) {
     let mut expected = listed.clone();
     expected.push("kustomization.yaml".into());
     expected.sort();
-    assert_eq!(files, expected, "{}", overlay.display());
+    assert_eq!(files, expected, "{}", folder.display());
+    listed
+}
+
+/// The documents of the files `listed` in `folder`, each file holding one type and named
+/// after its kind, concatenated in order.
+fn hydrated_files_in_order(folder: &Path, listed: &[String]) -> String {
+    let text = |name: &str| std::fs::read_to_string(folder.join(name)).expect("a written file");
     let mut concatenated = String::new();
-    for name in &listed {
+    for name in listed {
         let body = text(name);
         let body = body
             .split_once("\n---\n")
@@ -156,12 +227,7 @@ fn hydrated_overlay_is_the_build_in_order(project: &Scratch, env: &str) {
         }
         concatenated.push_str(body);
     }
-    let built = project.run(&["build", env]).code(0).stdout;
-    assert!(
-        concatenated == built,
-        "{}: its files in order are not the build",
-        overlay.display()
-    );
+    concatenated
 }
 
 /// Writes the tree of `project`, then builds every target's folder with `kubectl
@@ -427,4 +493,35 @@ fn committed_tree_is_current() {
         "k8s/ is stale: run `cargo run -- write`\n{}",
         run.stdout
     );
+}
+
+/// `hydratedParts` splits a hydrated overlay: out of range, or on an overlay in the
+/// patches layout, it is refused at its place.
+#[test]
+fn hydrated_parts_out_of_range_or_without_the_hydrated_layout_are_refused() {
+    let staging = "environments/staging.yaml";
+    let cases = [
+        (
+            "hydratedParts: 2\n",
+            "expected: layout: hydrated, or no hydratedParts",
+        ),
+        ("layout: hydrated\nhydratedParts: 0\n", "expected: 1 to 256"),
+        (
+            "layout: hydrated\nhydratedParts: 257\n",
+            "expected: 1 to 256",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let project = Scratch::new();
+        let text = project.read(staging) + extra;
+        project.write(staging, &text);
+        let at = text.find("hydratedParts").expect("written");
+        let (line, col) = crate::support::line_col(&text, at + "hydratedParts: ".len());
+        let location = format!("{staging}:{line}:{col}");
+        project
+            .run(&["build", "staging"])
+            .code(2)
+            .stderr_has(&location)
+            .stderr_has(expected);
+    }
 }
