@@ -237,11 +237,12 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
             .map(|e| e.namespace.as_str())
             .collect();
         let ingress_namespace = project.catalog.security.ingress_namespace.as_str();
-        // The families only read the cluster: they run side by side on every core.
-        // Gatekeeper's Rego, the largest job at every size, starts first so that the
-        // others fill the other cores meanwhile; on a large catalog it runs as two jobs
-        // over every other object (each compiles the templates: on a small one, that
-        // would cost more than it saves). The report's order does not depend on the jobs'.
+        // The families only read the cluster: they run side by side on every core, the
+        // longest first so that no long one starts last (at 1,000 services: Gatekeeper
+        // 32 % of the CPU time, wiring 9 %, references 7 %, the others 2 to 4 %); the
+        // report's order comes from sorting, not from the jobs'. Gatekeeper's Rego runs
+        // as two jobs over every other object (each compiles the templates: on a small
+        // catalog, that would cost more than it saves).
         let halves: [Vec<&Placed>; 2] = if objects.len() < GATEKEEPER_SPLIT {
             [objects.clone(), Vec::new()]
         } else {
@@ -251,12 +252,11 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
         let jobs: Vec<Box<dyn FnOnce() -> Vec<Finding> + Send + '_>> = vec![
             Box::new(|| admission::gatekeeper::check(&cluster, &halves[0])),
             Box::new(|| admission::gatekeeper::check(&cluster, &halves[1])),
+            Box::new(|| wiring::check(&cluster, &objects, ingress_namespace)),
             Box::new(|| references::check(&cluster, &objects)),
             Box::new(|| policy::check(&cluster, &objects, &unpinned_allowed)),
-            Box::new(|| admission::check(&cluster, &objects)),
             Box::new(|| names::check(&objects)),
-            Box::new(|| wiring::check(&cluster, &objects, ingress_namespace)),
-            Box::new(|| clusters::check(&objects, site.name, &elsewhere)),
+            Box::new(|| admission::check(&cluster, &objects)),
             Box::new(|| {
                 let bootstrap =
                     bootstrap::check(&cluster, &project.catalog, &platform.targets, site);
@@ -264,6 +264,7 @@ pub fn validate(platform: &Platform, targets: &[&Target], options: &Options) -> 
                     .filter(|f| targets.iter().any(|t| t.name == f.target))
                     .collect()
             }),
+            Box::new(|| clusters::check(&objects, site.name, &elsewhere)),
         ];
         let mut found: Vec<Finding> = crate::parallel::map(jobs, |job| job())
             .into_iter()

@@ -5,7 +5,7 @@
 use super::cluster::{self, Cluster, Keys, Placed, Workload, containers, selector_text, selects};
 use super::{Family, Finding, join};
 use crate::check::value::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Findings of every reference check for `objects`, resolved against the whole cluster.
 pub fn check(cluster: &Cluster, objects: &[&Placed]) -> Vec<Finding> {
@@ -762,9 +762,11 @@ impl Refs<'_> {
                 }
             }
         }
+        let dirs: Vec<&str> = mounts.iter().map(|(path, _)| path.as_str()).collect();
         for (text_field, text) in texts {
+            let read = keys_read_under(text, &dirs);
             for (path, secret) in &mounts {
-                for key in keys_read(text, path) {
+                for key in &read[path.as_str()] {
                     let keys = [(text_field.clone(), key.as_str())];
                     if let Some(available) = self.cluster.secret_keys(self.ns, secret) {
                         missing_keys("Secret", secret, &available, &keys, self.placed, out);
@@ -775,17 +777,63 @@ impl Refs<'_> {
     }
 }
 
-/// The file names a text reads right under `dir` (`dir/name`).
+/// The file names a text reads right under each of `dirs` (`dir/name`), as [`keys_read`]
+/// finds them, in one pass over the text's `/`: the binary log shipping job mounts every
+/// database's Secret and its script names them all, so a pass per folder was quadratic
+/// in the catalog.
+fn keys_read_under<'d>(text: &str, dirs: &[&'d str]) -> HashMap<&'d str, BTreeSet<String>> {
+    let mut by_length: BTreeMap<usize, HashSet<&str>> = BTreeMap::new();
+    for dir in dirs {
+        by_length.entry(dir.len()).or_default().insert(dir);
+    }
+    let mut found: HashMap<&str, BTreeSet<String>> =
+        dirs.iter().map(|dir| (*dir, BTreeSet::new())).collect();
+    // Where each folder's last `dir/` ended: as `find` on the rest of the text, the next
+    // one starts there or later.
+    let mut free: HashMap<&str, usize> = HashMap::new();
+    for (slash, _) in text.match_indices('/') {
+        for (length, candidates) in &by_length {
+            let Some(dir) = slash
+                .checked_sub(*length)
+                .and_then(|start| text.get(start..slash))
+            else {
+                continue;
+            };
+            let Some(dir) = candidates.get(dir).copied() else {
+                continue;
+            };
+            let next = free.entry(dir).or_insert(0);
+            if slash - length < *next {
+                continue;
+            }
+            *next = slash + 1;
+            let key = file_name(&text[slash + 1..]);
+            if !key.is_empty() {
+                found.get_mut(dir).expect("every dir").insert(key);
+            }
+        }
+    }
+    found
+}
+
+/// The file name a path continues with.
+fn file_name(after: &str) -> String {
+    after
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-._".contains(*c))
+        .collect()
+}
+
+/// The file names a text reads right under `dir` (`dir/name`), one folder at a time: the
+/// oracle of [`keys_read_under`].
+#[cfg(test)]
 fn keys_read(text: &str, dir: &str) -> BTreeSet<String> {
     let prefix = format!("{dir}/");
     let mut keys = BTreeSet::new();
     let mut rest = text;
     while let Some(at) = rest.find(&prefix) {
         let after = &rest[at + prefix.len()..];
-        let key: String = after
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || "-._".contains(*c))
-            .collect();
+        let key = file_name(after);
         if !key.is_empty() {
             keys.insert(key);
         }
@@ -1059,5 +1107,22 @@ mod tests {
         let text = "x=$(cat /run/s/root-password) y=/run/s/user /run/sx/no";
         let keys: Vec<String> = keys_read(text, "/run/s").into_iter().collect();
         assert_eq!(keys, ["root-password", "user"]);
+    }
+
+    #[test]
+    fn keys_read_under_every_folder_at_once_agree_with_one_at_a_time() {
+        let dirs = ["/run/s", "/run", "/a", "", "/run/s/x", "/é"];
+        for text in [
+            "x=$(cat /run/s/root-password) y=/run/s/user /run/sx/no /run/s/x/deep",
+            "/a/a/x /a//a/y //z /é/k /run/s/",
+            "/a/a/a/a/x",
+            "no slash at all",
+            "é/é/ü/run/s/p",
+        ] {
+            let all = keys_read_under(text, &dirs);
+            for dir in dirs {
+                assert_eq!(all[dir], keys_read(text, dir), "{dir:?} in {text:?}");
+            }
+        }
     }
 }

@@ -76,16 +76,34 @@ struct Policies<'c> {
     by_label: HashMap<(&'c str, &'c str), Vec<&'c Value>>,
 }
 
+/// The rules of one policy and direction, by a label their peers select: a policy that
+/// lists many rules (the gateway's egress to every public service, a shared store's
+/// ingress from each of its clients) would otherwise be read whole for every
+/// connection, quadratic in the catalog.
+#[derive(Default)]
+struct Rules<'c> {
+    /// Rules a peer of any labels may match (no peers, or a peer without `matchLabels`).
+    any: Vec<usize>,
+    /// Rules by one `(key, value)` of a peer's `podSelector.matchLabels`.
+    by_label: HashMap<(&'c str, &'c str), Vec<usize>>,
+}
+
+/// From how many rules a policy's rules are indexed.
+const RULE_INDEX_FROM: usize = 16;
+
 /// The NetworkPolicies of a cluster, indexed for evaluation.
 pub struct Engine<'c> {
     cluster: &'c Cluster,
     policies: HashMap<(&'c str, Direction), Policies<'c>>,
+    /// The rules of policies with many, by the address of the policy's spec.
+    rules: HashMap<(*const Value, Direction), Rules<'c>>,
 }
 
 impl<'c> Engine<'c> {
     /// Indexes every NetworkPolicy of the cluster (one pass over its objects).
     pub fn new(cluster: &'c Cluster) -> Engine<'c> {
         let mut policies: HashMap<(&str, Direction), Policies> = HashMap::new();
+        let mut rules = HashMap::new();
         for placed in &cluster.objects {
             if (placed.group(), placed.kind()) != ("networking.k8s.io", "NetworkPolicy") {
                 continue;
@@ -103,9 +121,20 @@ impl<'c> Engine<'c> {
                     Some(pair) => index.by_label.entry(pair).or_default().push(spec),
                     None => index.unlabelled.push(spec),
                 }
+                let listed = spec[direction.rules()].as_array().unwrap_or_default();
+                if listed.len() >= RULE_INDEX_FROM {
+                    rules.insert(
+                        (spec as *const Value, direction),
+                        Rules::new(listed, direction),
+                    );
+                }
             }
         }
-        Engine { cluster, policies }
+        Engine {
+            cluster,
+            policies,
+            rules,
+        }
     }
 
     /// The specs of the policies of `direction` that select `pod`; `None` when none does
@@ -139,7 +168,14 @@ impl<'c> Engine<'c> {
         };
         let mut ports = Ports::default();
         for spec in policies {
-            for rule in spec[direction.rules()].as_array().into_iter().flatten() {
+            let listed = spec[direction.rules()].as_array().unwrap_or_default();
+            // The rules a peer with these labels may match (a union of ports: their
+            // order does not matter), else every rule.
+            let candidates: Vec<&Value> = match self.rules.get(&(spec as *const Value, direction)) {
+                Some(index) => index.candidates(&peer.labels).map(|r| &listed[r]).collect(),
+                None => listed.iter().collect(),
+            };
+            for rule in candidates {
                 let matches = match rule_peers(rule, direction) {
                     None => true,
                     Some(peers) => peers
@@ -334,6 +370,41 @@ impl<'a> Universe<'a> {
     }
 }
 
+impl<'c> Rules<'c> {
+    fn new(listed: &'c [Value], direction: Direction) -> Rules<'c> {
+        let mut rules = Rules::default();
+        for (r, rule) in listed.iter().enumerate() {
+            let Some(peers) = rule_peers(rule, direction) else {
+                rules.any.push(r);
+                continue;
+            };
+            for (_, pods) in peers.iter().filter_map(peer_selectors) {
+                let first = pods
+                    .and_then(|pods| pods["matchLabels"].as_object())
+                    .and_then(|m| m.iter().find_map(|(k, v)| Some((k, v.as_str()?))));
+                match first {
+                    Some(pair) => rules.by_label.entry(pair).or_default().push(r),
+                    None => rules.any.push(r),
+                }
+            }
+        }
+        rules
+    }
+
+    /// The rules whose peers may select pods with these labels, in rule order.
+    fn candidates(&self, labels: &Labels) -> impl Iterator<Item = usize> + use<> {
+        let mut found = self.any.clone();
+        for (k, v) in labels {
+            if let Some(rules) = self.by_label.get(&(k.as_str(), v.as_str())) {
+                found.extend(rules);
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter()
+    }
+}
+
 /// Whether a policy has this type: `policyTypes`, or by default Ingress, plus Egress
 /// when it has egress rules.
 fn has_type(spec: &Value, direction: Direction) -> bool {
@@ -396,4 +467,74 @@ pub(super) fn rule_ports(ports: &Value, destination: &Pod) -> Ports {
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::cluster::Placed;
+    use serde_json::json;
+
+    /// The index of a policy's many rules finds what reading every rule finds.
+    #[test]
+    fn indexed_rules_allow_what_every_rule_allows() {
+        let pod = |app: &str, tier: &str| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": app, "namespace": "ns"},
+                "spec": {"template": {"metadata": {"labels": {"app": app, "tier": tier}},
+                    "spec": {"containers": [{"name": "c", "ports": [
+                        {"name": "http", "containerPort": 8080}]}]}}}})
+        };
+        let mut rules: Vec<serde_json::Value> = (0..20)
+            .map(|i| {
+                json!({"to": [{"podSelector": {"matchLabels": {"app": format!("s{i}")}}}],
+                "ports": [{"port": 8000 + i}]})
+            })
+            .collect();
+        rules.push(
+            json!({"to": [{"podSelector": {"matchLabels": {"tier": "db"}}},
+            {"podSelector": {"matchLabels": {"app": "s3"}}}], "ports": [{"port": "http"}]}),
+        );
+        rules.push(json!({"to": [{"namespaceSelector": {}}], "ports": [{"port": 53}]}));
+        rules.push(json!({"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}));
+        rules.push(json!({"to": [{"podSelector": {"matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["cache"]}]}}]}));
+        rules.push(json!({"ports": [{"port": 9090}]}));
+        let policy = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "gateway", "namespace": "ns"},
+            "spec": {"podSelector": {"matchLabels": {"app": "gateway"}},
+                "policyTypes": ["Egress"], "egress": rules}});
+        let mut objects = vec![pod("gateway", "edge"), policy];
+        for (app, tier) in [
+            ("s3", "web"),
+            ("s7", "db"),
+            ("s19", "cache"),
+            ("x", "db"),
+            ("y", "web"),
+        ] {
+            objects.push(pod(app, tier));
+        }
+        let placed = (objects.into_iter().enumerate())
+            .map(|(position, object)| Placed::new("t", 0, position, object.into()))
+            .collect();
+        let cluster = Cluster::new(placed);
+        let indexed = Engine::new(&cluster);
+        assert_eq!(indexed.rules.len(), 1);
+        let mut whole = Engine::new(&cluster);
+        whole.rules.clear();
+        let pods: Vec<Pod> = cluster.workloads.iter().map(Pod::of).collect();
+        for source in &pods {
+            for destination in &pods {
+                for direction in [Direction::Egress, Direction::Ingress] {
+                    assert_eq!(
+                        indexed.allowed(source, destination, direction),
+                        whole.allowed(source, destination, direction),
+                        "{:?} -> {:?}",
+                        source.labels,
+                        destination.labels
+                    );
+                }
+            }
+        }
+    }
 }
