@@ -88,33 +88,19 @@ impl Value {
     /// The value at a JSON pointer (`/spec/template/spec`, `/containers/0`), as
     /// `serde_json::Value::pointer` finds it.
     pub fn pointer(&self, pointer: &str) -> Option<&Value> {
-        if pointer.is_empty() {
-            return Some(self);
-        }
-        let rest = pointer.strip_prefix('/')?;
-        rest.split('/').try_fold(self, |value, token| {
-            let token = token.replace("~1", "/").replace("~0", "~");
-            match value {
-                Value::Object(map) => map.get(&token),
-                Value::Array(items) => items.get(array_index(&token)?),
-                _ => None,
-            }
+        pointer_tokens(pointer)?.try_fold(self, |value, token| match value {
+            Value::Object(map) => map.get(&token),
+            Value::Array(items) => items.get(array_index(&token)?),
+            _ => None,
         })
     }
 
     /// The value at a JSON pointer, to change it.
     pub fn pointer_mut(&mut self, pointer: &str) -> Option<&mut Value> {
-        if pointer.is_empty() {
-            return Some(self);
-        }
-        let rest = pointer.strip_prefix('/')?;
-        rest.split('/').try_fold(self, |value, token| {
-            let token = token.replace("~1", "/").replace("~0", "~");
-            match value {
-                Value::Object(map) => map.get_mut(&token),
-                Value::Array(items) => items.get_mut(array_index(&token)?),
-                _ => None,
-            }
+        pointer_tokens(pointer)?.try_fold(self, |value, token| match value {
+            Value::Object(map) => map.get_mut(&token),
+            Value::Array(items) => items.get_mut(array_index(&token)?),
+            _ => None,
         })
     }
 
@@ -138,6 +124,20 @@ impl Value {
 }
 
 /// An array index of a JSON pointer: digits, no leading zero.
+/// The unescaped reference tokens of a JSON pointer (none for `""`), or `None` when it
+/// does not start with `/`.
+fn pointer_tokens(pointer: &str) -> Option<impl Iterator<Item = String> + '_> {
+    let rest = match pointer {
+        "" => None,
+        _ => Some(pointer.strip_prefix('/')?),
+    };
+    Some(
+        rest.into_iter()
+            .flat_map(|rest| rest.split('/'))
+            .map(|token| token.replace("~1", "/").replace("~0", "~")),
+    )
+}
+
 fn array_index(token: &str) -> Option<usize> {
     if token.starts_with('+') || (token.starts_with('0') && token.len() > 1) {
         return None;

@@ -17,6 +17,22 @@ fn kubectl_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// What `kubectl kustomize <dir>` prints; fails the test, with kubectl's message, when it fails.
+fn kubectl_kustomize(dir: &Path) -> String {
+    let output = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        output.status.success(),
+        "kubectl kustomize {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
 fn target_dirs(root: &Path) -> Vec<(String, String)> {
     run_in(root, &["targets"])
         .code(0)
@@ -49,17 +65,10 @@ fn kubectl_kustomize_prints_exactly_what_build_prints() {
     assert!(failures.is_empty(), "{failures}");
     hydrated_overlay_is_the_build_in_order(&hydrated, "staging");
     let parts = ["part-01", "part-02", "part-03"].map(|p| format!("k8s/overlays/staging/{p}"));
-    let mut kustomized = Vec::new();
-    for part in &parts {
-        let output = Command::new("kubectl")
-            .arg("kustomize")
-            .arg(hydrated.path().join(part))
-            .output()
-            .expect("kubectl runs");
-        assert!(output.status.success(), "{part}");
-        kustomized.push(String::from_utf8(output.stdout).expect("utf-8"));
-    }
-    let kustomized = kustomized.join("---\n");
+    let kustomized = parts
+        .each_ref()
+        .map(|part| kubectl_kustomize(&hydrated.path().join(part)))
+        .join("---\n");
     let built = hydrated.run(&["build", "staging"]).code(0).stdout;
     assert!(
         kustomized == built,
@@ -103,17 +112,7 @@ fn a_hydrated_overlay_of_a_larger_catalog_builds_as_kubectl_kustomize_does() {
         skip(test, "kubectl not found", &[REQUIRE]);
         return;
     }
-    let output = Command::new("kubectl")
-        .arg("kustomize")
-        .arg(project.path().join("k8s/overlays/production"))
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let kustomized = String::from_utf8(output.stdout).expect("utf-8");
+    let kustomized = kubectl_kustomize(&project.path().join("k8s/overlays/production"));
     let built = project.run(&["build", "production"]).code(0).stdout;
     assert!(
         kustomized == built,
@@ -242,17 +241,7 @@ pub(crate) fn kustomize_differences(test: &str, project: &Scratch) -> String {
     let mut failures = String::new();
     for (target, dir) in target_dirs(project.path()) {
         let built = project.run(&["build", &target]).code(0).stdout;
-        let output = Command::new("kubectl")
-            .arg("kustomize")
-            .arg(project.path().join("k8s").join(&dir))
-            .output()
-            .expect("kubectl runs");
-        assert!(
-            output.status.success(),
-            "kubectl kustomize {dir}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let kustomized = String::from_utf8(output.stdout).expect("utf-8");
+        let kustomized = kubectl_kustomize(&project.path().join("k8s").join(&dir));
         if kustomized != built {
             failures.push_str(&diff(
                 &kustomized,
