@@ -1122,9 +1122,6 @@ fn check_environment(
     }
 }
 
-/// The data layer's modes: every replicated mode keeps its state on volumes (a Redis
-/// Cluster node that loses `nodes.conf` comes back a stranger to its cluster), and a
-/// distributed MinIO is one erasure set of 4 to 16 drives.
 /// `hydratedParts` splits the final objects of a hydrated overlay: the patches layout
 /// has none to split.
 fn hydrated_parts(c: &mut Checker, root: &KeyPath, env: &EnvironmentFile) {
@@ -1149,6 +1146,9 @@ fn hydrated_parts(c: &mut Checker, root: &KeyPath, env: &EnvironmentFile) {
     }
 }
 
+/// The data layer's modes: every replicated mode keeps its state on volumes (a Redis
+/// Cluster node that loses `nodes.conf` comes back a stranger to its cluster), and a
+/// distributed MinIO is one erasure set of 4 to 16 drives.
 fn data_layer(c: &mut Checker, at: &KeyPath, catalog: &Catalog, env: &EnvironmentFile) {
     let layer = &env.data_layer;
     if layer.mysql.mode == MysqlMode::InnodbCluster

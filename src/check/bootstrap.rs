@@ -159,7 +159,7 @@ fn applications<'a>(
                 .collect(),
             None => vec![("spec.source".to_owned(), &spec["source"])],
         };
-        let mut target = None;
+        let mut target: Option<&Target> = None;
         let mut parts = Vec::new();
         for (field, source) in &sources {
             let repo = source["repoURL"].as_str().unwrap_or_default();
@@ -173,7 +173,7 @@ fn applications<'a>(
                 .find(|t| dir.is_some_and(|dir| t.dir == dir || t.parts.iter().any(|p| p == dir)));
             match found {
                 Some(t) => {
-                    target = Some(t.name.as_str());
+                    target = Some(t);
                     parts.extend(dir.filter(|d| t.parts.iter().any(|p| p == d)));
                 }
                 None => out.push(Finding::new(
@@ -185,8 +185,7 @@ fn applications<'a>(
             }
         }
         // A hydrated overlay's parts: all of them, or ArgoCD prunes the others' objects.
-        let parted = target.and_then(|name| targets.iter().find(|t| t.name == name));
-        if let Some(t) = parted.filter(|_| !parts.is_empty()) {
+        if let Some(t) = target.filter(|_| !parts.is_empty()) {
             for missing in t.parts.iter().filter(|p| !parts.contains(&p.as_str())) {
                 out.push(Finding::new(
                     Family::Bootstrap,
@@ -218,7 +217,7 @@ fn applications<'a>(
                 .unwrap_or_default(),
             wave: wave(placed, out),
             automated: placed.object["spec"]["syncPolicy"]["automated"].is_object(),
-            target,
+            target: target.map(|t| t.name.as_str()),
             sources,
             chart,
         });

@@ -175,7 +175,7 @@ fn review_of(placed: &Placed) -> regorus::Value {
 }
 
 /// A Rego object of these fields.
-fn rego_object<const N: usize>(fields: [(&str, regorus::Value); N]) -> regorus::Value {
+fn rego_object<'k>(fields: impl IntoIterator<Item = (&'k str, regorus::Value)>) -> regorus::Value {
     (fields.into_iter())
         .map(|(key, value)| (regorus::Value::from(key), value))
         .collect::<BTreeMap<_, _>>()
@@ -199,10 +199,7 @@ fn rego_value(value: &Value) -> regorus::Value {
         Value::Array(items) => {
             regorus::Value::from(items.iter().map(rego_value).collect::<Vec<_>>())
         }
-        Value::Object(map) => (map.iter())
-            .map(|(key, value)| (regorus::Value::from(key), rego_value(value)))
-            .collect::<BTreeMap<_, _>>()
-            .into(),
+        Value::Object(map) => rego_object(map.iter().map(|(key, value)| (key, rego_value(value)))),
     }
 }
 
