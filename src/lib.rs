@@ -30,6 +30,7 @@ pub mod write;
 use error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// What a target is: an environment or a shared component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,47 +84,42 @@ fn emit_file(
     list.push(file);
 }
 
-/// `platgen build <env>`, written to `out` (see [`environment_objects`]).
-fn build_environment(
-    catalog: &descriptor::Catalog,
-    env: &descriptor::EnvironmentFile,
-    templates: &template::Templates,
-    format: emit::Format,
-    out: &mut dyn std::io::Write,
-) -> Result<std::io::Result<()>> {
-    let documents = environment_objects(catalog, env, templates, |object| {
-        tree::Document::new(&object, format)
-    })?;
-    Ok(tree::write_sorted(out, &documents, format))
-}
-
 /// The objects of environment `env` in accumulation order, each handed to `keep` as
-/// soon as it is transformed: the overlay's patches are rendered first, then `base` and
-/// the overlay's own resources side by side (see [`tree::accumulate_streamed`]).
+/// soon as it is transformed: `base`'s files and the overlay's own rendered on every
+/// core while this thread renders the overlay's patches (see [`tree::accumulate`]).
 fn environment_objects<D: Send>(
     catalog: &descriptor::Catalog,
     env: &descriptor::EnvironmentFile,
     templates: &template::Templates,
     keep: impl Fn(object::Object) -> D + Sync,
 ) -> Result<Vec<D>> {
-    let mut top = objects::overlay_kustomization(catalog, env);
-    top.patches = objects::overlay_patches(catalog, env);
-    tree::accumulate_streamed(
-        &top,
-        |add| {
-            objects::base_files(catalog, templates, &mut |file| {
-                file.objects.into_iter().for_each(&mut *add);
-                Ok(())
-            })
-        },
-        |add| {
-            objects::overlay_resources(catalog, env, templates, &mut |file| {
-                file.objects.into_iter().for_each(&mut *add);
-                Ok(())
-            })
-        },
+    tree::accumulate(
+        &objects::overlay_kustomization(catalog, env),
+        || objects::overlay_patches(catalog, env),
+        || environment_files(catalog, env, templates),
         keep,
     )
+}
+
+/// The files environment `env` renders, in accumulation order: `base`'s, then its
+/// overlay's own.
+fn environment_files<'a>(
+    catalog: &'a descriptor::Catalog,
+    env: &'a descriptor::EnvironmentFile,
+    templates: &'a template::Templates,
+) -> Vec<objects::FileJob<'a>> {
+    let mut jobs = objects::base_files(catalog, templates);
+    jobs.extend(objects::overlay_resources(catalog, env, templates));
+    jobs
+}
+
+/// The value of `cell`, made by `make` if it has none.
+fn init<T>(cell: &OnceLock<T>, make: impl FnOnce() -> Result<T>) -> Result<&T> {
+    if let Some(value) = cell.get() {
+        return Ok(value);
+    }
+    let value = make()?;
+    Ok(cell.get_or_init(|| value))
 }
 
 /// A loaded project: validated descriptors and templates, and its targets. Nothing is
@@ -197,37 +193,64 @@ impl Platform {
         format: emit::Format,
         out: &mut dyn std::io::Write,
     ) -> Result<()> {
-        let project = model::Project::load(root)?;
-        let templates = template::Templates::load(root)?;
-        let catalog = &project.catalog;
-        let written = match find_target(&targets(&project), name)? {
-            Target {
-                kind: TargetKind::Environment,
-                name,
-                ..
-            } => {
-                let env = project.environment(name).expect("a target of the project");
-                build_environment(catalog, env, &templates, format, out)?
-            }
-            Target { name, dir, .. } => {
-                let (cluster, component) = components::of_target(&project, name);
-                let k = components::kustomization(&project, &templates, cluster, component)?;
-                let tree = tree::Tree {
-                    kustomizations: vec![k],
-                };
-                let objects = tree.build(dir);
-                match format {
-                    emit::Format::Yaml => emit::write_stream(out, &objects),
-                    emit::Format::Json => {
-                        format.write(out, objects.iter().map(|o| format.document(o)))
-                    }
-                }
+        let templates = match template::Templates::load(root) {
+            Ok(templates) => templates,
+            Err(e) => {
+                // A descriptor's error is told first.
+                model::Project::load(root)?;
+                return Err(e);
             }
         };
-        match written.and_then(|()| out.flush()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
-            _ => Ok(()),
-        }
+        // Filled by this thread, read by the helper (see `parallel::with_helper`).
+        let (project, top, patches) = (OnceLock::new(), OnceLock::new(), OnceLock::new());
+        let keep = |object: object::Object| tree::Document::new(&object, format);
+        // A second core compiles the templates while this one reads the descriptors,
+        // then renders the environment's files with it; it waits for them awake 5 ms
+        // at most (loading the shipped project takes about 2).
+        parallel::with_helper(
+            std::time::Duration::from_millis(5),
+            |stop| templates.compile_environments(stop),
+            |files: &tree::Accumulation<'_, '_, Error, _>| files.work(),
+            |handoff| {
+                let project = init(&project, || model::Project::load(root))?;
+                let catalog = &project.catalog;
+                let written = match find_target(&targets(project), name)? {
+                    Target {
+                        kind: TargetKind::Environment,
+                        name,
+                        ..
+                    } => {
+                        let env = project.environment(name).expect("a target of the project");
+                        let jobs = || environment_files(catalog, env, &templates);
+                        let top = top.get_or_init(|| objects::overlay_kustomization(catalog, env));
+                        let files = handoff.publish(tree::Accumulation::new(top, jobs(), &keep));
+                        files.patch(patches.get_or_init(|| objects::overlay_patches(catalog, env)));
+                        let mine = files.work();
+                        let worked = std::iter::once(mine).chain(handoff.result()).collect();
+                        let documents = files.finish(worked, jobs)?;
+                        tree::write_sorted(out, &documents, format)
+                    }
+                    Target { name, dir, .. } => {
+                        let (cluster, component) = components::of_target(project, name);
+                        let k = components::kustomization(project, &templates, cluster, component)?;
+                        let tree = tree::Tree {
+                            kustomizations: vec![k],
+                        };
+                        let objects = tree.build(dir);
+                        match format {
+                            emit::Format::Yaml => emit::write_stream(out, &objects),
+                            emit::Format::Json => {
+                                format.write(out, objects.iter().map(|o| format.document(o)))
+                            }
+                        }
+                    }
+                };
+                match written.and_then(|()| out.flush()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+                    _ => Ok(()),
+                }
+            },
+        )
     }
 
     /// Every file `platgen write` generates, by path under the tree root. The parts of
@@ -253,7 +276,7 @@ impl Platform {
                         dir: objects::BASE.into(),
                         ..Default::default()
                     };
-                    objects::base_files(catalog, &templates, &mut |file| {
+                    objects::in_order(objects::base_files(catalog, &templates), &mut |file| {
                         emit_file(&mut files, &k.dir, &mut k.resources, file);
                         Ok(())
                     })?;
@@ -281,7 +304,8 @@ impl Platform {
                     for patch in objects::overlay_patches(catalog, env) {
                         emit_file(&mut files, &k.dir, &mut k.patches, patch);
                     }
-                    objects::overlay_resources(catalog, env, &templates, &mut |file| {
+                    let resources = objects::overlay_resources(catalog, env, &templates);
+                    objects::in_order(resources, &mut |file| {
                         emit_file(&mut files, &k.dir, &mut k.resources, file);
                         Ok(())
                     })?;

@@ -92,6 +92,21 @@ impl Templates {
         Ok(serde_json::to_string_pretty(&value).expect("JSON values serialise"))
     }
 
+    /// Compiles the templates an environment may render (all but the shared components',
+    /// under `components/`), so that rendering finds them ready, until `stop` says so. A
+    /// template that does not compile is left for its rendering to report.
+    pub fn compile_environments(&self, stop: &dyn Fn() -> bool) {
+        let mut names = Vec::new();
+        if template_names(&self.dir, &self.dir, &mut names).is_ok() {
+            for name in names.iter().filter(|n| !n.starts_with("components/")) {
+                if stop() {
+                    return;
+                }
+                let _ = self.env.get_template(name);
+            }
+        }
+    }
+
     /// Templates never rendered directly, sorted; partials (`_name`) are imported by others.
     pub fn unrendered(&self) -> Result<Vec<String>> {
         let rendered = self.rendered.lock().map(|r| r.clone()).unwrap_or_default();

@@ -9,7 +9,9 @@
 use crate::emit::Format;
 use crate::object::{self, Object};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// One YAML file of a kustomization: its path inside the kustomization's folder.
 #[derive(Debug, Clone)]
@@ -93,17 +95,29 @@ impl Tree {
     }
 }
 
+/// The identity a patch goes to: kind, name and namespace.
+type Identity<'a> = (&'a str, &'a str, &'a str);
+
+fn identity(object: &Object) -> Identity<'_> {
+    (
+        object::kind(object),
+        object::name(object),
+        object::namespace(object),
+    )
+}
+
 /// What one kustomization does to the objects it accumulates, applied one object at a
 /// time as they are rendered: its patches (each to the first object of its identity),
 /// then `namespace:`, then `images:`. Over bases that transform nothing themselves
 /// (platgen's overlays over `base`), [`write_sorted`] of the [`Document`]s of every
 /// accumulated object, in accumulation order, prints [`crate::emit::stream`] of
 /// [`Tree::build`]; only the text of each object is kept.
-pub struct Transform<'k> {
+struct Transform<'k> {
     top: &'k Kustomization,
     images: Images<'k>,
-    /// The patches of each (kind, name, namespace) not applied yet, in patch order.
-    patches: HashMap<(String, String, String), Vec<&'k Object>>,
+    /// The patches of each identity, in patch order; `by_target` finds an identity's.
+    patches: Vec<Vec<&'k Object>>,
+    by_target: HashMap<Identity<'k>, usize>,
 }
 
 /// One transformed object: its place in kustomize's order and its text.
@@ -133,61 +147,58 @@ impl Document {
 }
 
 impl<'k> Transform<'k> {
-    /// `top`'s patches, namespace and images.
-    pub fn new(top: &'k Kustomization) -> Transform<'k> {
-        Transform::with_patches(top, top.patches.iter().flat_map(|f| &f.objects))
-    }
-
     /// `top`'s namespace and images, and these patches (in order) instead of its own.
-    pub fn with_patches(
-        top: &'k Kustomization,
-        patches: impl IntoIterator<Item = &'k Object>,
-    ) -> Transform<'k> {
-        let mut by_target: HashMap<_, Vec<&Object>> = HashMap::new();
-        for patch in patches {
-            by_target
-                .entry(Targets::key(patch))
-                .or_default()
-                .push(patch);
-        }
-        Transform {
+    fn new(top: &'k Kustomization, patches: impl IntoIterator<Item = &'k Object>) -> Transform<'k> {
+        let mut transform = Transform {
             top,
             images: Images::new(&top.images),
-            patches: by_target,
-        }
-    }
-
-    /// A patch not applied yet targets `object`'s identity.
-    pub fn patches(&self, object: &Object) -> bool {
-        self.patches.contains_key(&Targets::key(object))
-    }
-
-    /// The patches no object has claimed yet.
-    pub fn unclaimed(&self) -> impl Iterator<Item = &'k Object> + '_ {
-        self.patches.values().flatten().copied()
-    }
-
-    /// The next accumulated object, transformed. The patches of its identity go to it
-    /// when no earlier object claimed them. Unlike [`Tree::build`], this takes the
-    /// identity a patch matches to stay as it was: platgen's patches never rename or
-    /// re-kind their target (a test compares both paths on the shipped project).
-    /// `None` when a patch deletes it (`$patch: delete`).
-    pub fn apply(&mut self, mut object: Object) -> Option<Object> {
-        if let Some(patches) = self.patches.remove(&Targets::key(&object)) {
-            if patches.iter().any(|p| deletes(p)) {
-                return None;
+            patches: Vec::new(),
+            by_target: HashMap::new(),
+        };
+        for patch in patches {
+            let next = transform.patches.len();
+            let i = *transform.by_target.entry(identity(patch)).or_insert(next);
+            if i == next {
+                transform.patches.push(Vec::new());
             }
-            for patch in patches {
-                merge(&mut object, patch);
+            transform.patches[i].push(patch);
+        }
+        transform
+    }
+
+    /// `objects`, each transformed and handed to `keep`, in order. An object gets the
+    /// patches of its identity when `claim` grants them (it is told the identity's
+    /// number, for every object that has some). Unlike [`Tree::build`], this takes the identity a patch matches to stay
+    /// as it was: platgen's patches never rename or re-kind their target (a test compares
+    /// both paths on the shipped project). A patch that deletes its target (`$patch:
+    /// delete`) drops it.
+    fn each<D>(
+        &self,
+        objects: Vec<Object>,
+        keep: &impl Fn(Object) -> D,
+        mut claim: impl FnMut(usize) -> bool,
+    ) -> Vec<D> {
+        let mut kept = Vec::with_capacity(objects.len());
+        for mut object in objects {
+            let patched = self.by_target.get(&identity(&object)).copied();
+            if let Some(i) = patched.filter(|i| claim(*i)) {
+                let patches = &self.patches[i];
+                if patches.iter().any(|p| deletes(p)) {
+                    continue;
+                }
+                for patch in patches {
+                    merge(&mut object, patch);
+                }
             }
+            if let Some(ns) = &self.top.namespace {
+                set_namespace(&mut object, ns);
+            }
+            if !self.top.images.is_empty() {
+                retag(&mut object, &self.images);
+            }
+            kept.push(keep(object));
         }
-        if let Some(ns) = &self.top.namespace {
-            set_namespace(&mut object, ns);
-        }
-        if !self.top.images.is_empty() {
-            retag(&mut object, &self.images);
-        }
-        Some(object)
+        kept
     }
 }
 
@@ -197,73 +208,196 @@ pub fn deletes(patch: &Object) -> bool {
     patch.get("$patch").and_then(Value::as_str) == Some("delete")
 }
 
-/// What `kubectl kustomize` prints for the overlay `top` over bases that transform
-/// nothing themselves (or the JSON array of those objects, per `format`): see
-/// [`accumulate_streamed`]. Only the text of each object is kept.
-///
-/// # Panics
-/// When a patch matches no object, as [`Tree::build`] does.
-pub fn build_streamed<E: Send>(
-    top: &Kustomization,
-    base: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E> + Send,
-    own: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E>,
-    format: Format,
-    out: &mut (impl std::io::Write + ?Sized),
-) -> Result<std::io::Result<()>, E> {
-    let documents = accumulate_streamed(top, base, own, |object| Document::new(&object, format))?;
-    Ok(write_sorted(out, &documents, format))
-}
+/// The rendering of one resource file, run when the build needs it: the file, or `None`
+/// when it is left out (an overlay lays out no empty file).
+pub type FileJob<'a, E> = Box<dyn FnOnce() -> Result<Option<File>, E> + Send + 'a>;
 
-/// The objects of the overlay `top` over bases that transform nothing themselves,
-/// rendered by two producers at once, each handing its objects to `add` in
-/// accumulation order: `base` on a second thread (the bases' objects), `own` on this
-/// one (the overlay's own resources). Each object is transformed as it comes and
-/// handed to `keep`, whose results are returned in accumulation order (so that only
-/// what `keep` makes of an object is held). Returns the first error of `own`, then of
-/// `base`.
+/// The objects of the overlay `top` over bases that transform nothing themselves, each
+/// transformed as kustomize does and handed to `keep`; what `keep` makes of them is
+/// returned in accumulation order, and nothing else of an object is held. `top` comes
+/// without its patches: `patches` renders them, on this thread, while the other cores
+/// start on `jobs`, which renders the files in accumulation order (the bases', then the
+/// overlay's own). See [`Accumulation`].
 ///
 /// # Panics
 /// When a patch matches no object, as [`Tree::build`] does.
-pub fn accumulate_streamed<E: Send, D: Send>(
+pub fn accumulate<'j, E: Send, D: Send>(
     top: &Kustomization,
-    base: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E> + Send,
-    own: impl FnOnce(&mut dyn FnMut(Object)) -> Result<(), E>,
+    patches: impl FnOnce() -> Vec<File>,
+    jobs: impl Fn() -> Vec<FileJob<'j, E>>,
     keep: impl Fn(Object) -> D + Sync,
 ) -> Result<Vec<D>, E> {
-    std::thread::scope(|scope| {
-        let base = scope.spawn(|| {
-            let mut transform = Transform::new(top);
-            let mut kept = Vec::new();
-            base(&mut |object| kept.extend(transform.apply(object).map(&keep)))?;
-            let unclaimed: Vec<&Object> = transform.unclaimed().collect();
-            Ok((kept, unclaimed))
-        });
-        // The overlay's own objects come after the bases': one whose identity a patch
-        // names waits until the bases' objects have claimed theirs.
-        let mut transform = Transform::new(top);
-        let mut waiting = Vec::new();
-        own(&mut |object| {
-            if transform.patches(&object) {
-                waiting.push(Err(object));
-            } else if let Some(object) = transform.apply(object) {
-                waiting.push(Ok(keep(object)));
-            }
-        })?;
-        let (mut kept, unclaimed) = base.join().expect("the base producer does not panic")?;
-        let mut rest = Transform::with_patches(top, unclaimed);
-        kept.extend(waiting.into_iter().filter_map(|o| match o {
-            Ok(kept) => Some(kept),
-            Err(object) => rest.apply(object).map(&keep),
-        }));
-        if let Some(patch) = rest.unclaimed().next() {
-            panic!(
-                "patch {} {} matches nothing",
-                object::kind(patch),
-                object::name(patch)
-            );
+    let patch_files = OnceLock::new();
+    let accumulation = Accumulation::new(top, jobs(), keep);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let worked = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads.min(accumulation.queue.len()))
+            .map(|_| scope.spawn(|| accumulation.work()))
+            .collect();
+        accumulation.patch(patch_files.get_or_init(patches));
+        let mut worked = vec![accumulation.work()];
+        worked.extend(
+            others
+                .into_iter()
+                .map(|o| o.join().expect("a renderer does not panic")),
+        );
+        worked
+    });
+    accumulation.finish(worked, jobs)
+}
+
+/// The files a thread rendered: transformed (file, kept, identities that got patches),
+/// or not yet (file, objects), and the errors (file, error).
+pub struct Worked<D, E> {
+    done: Vec<(usize, Vec<D>, Vec<usize>)>,
+    waiting: Vec<(usize, Vec<Object>)>,
+    errors: Vec<(usize, E)>,
+}
+
+/// The build of an overlay over bases that transform nothing themselves, its files
+/// rendered by any number of threads at once ([`Accumulation::work`]), from those that
+/// start before its patches are known ([`Accumulation::patch`]) to the caller's.
+///
+/// Every thread takes the next file when it is done with one, renders it and, once the
+/// patches are there, transforms and keeps its objects (those it rendered before are
+/// transformed by [`Accumulation::finish`]). A patch goes to the first object of its
+/// identity: the files are transformed apart, so each object of a patched identity gets
+/// the patches; when two objects share one (kustomize refuses such a build), the files
+/// are rendered again in order on one thread, and the patches go to the first. Every file
+/// is rendered, and the first error in file order is returned.
+pub struct Accumulation<'k, 'j, E, K> {
+    top: &'k Kustomization,
+    queue: Vec<Mutex<Option<FileJob<'j, E>>>>,
+    next: AtomicUsize,
+    transform: OnceLock<Transform<'k>>,
+    keep: K,
+}
+
+impl<'k, 'j, E: Send, D: Send, K: Fn(Object) -> D + Sync> Accumulation<'k, 'j, E, K> {
+    pub fn new(top: &'k Kustomization, jobs: Vec<FileJob<'j, E>>, keep: K) -> Self {
+        Accumulation {
+            top,
+            queue: jobs.into_iter().map(|job| Mutex::new(Some(job))).collect(),
+            next: AtomicUsize::new(0),
+            transform: OnceLock::new(),
+            keep,
         }
-        Ok(kept)
-    })
+    }
+
+    /// The overlay's patches, rendered.
+    pub fn patch(&self, patches: &'k [File]) {
+        let patches = patches.iter().flat_map(|f| &f.objects);
+        self.transform
+            .get_or_init(|| Transform::new(self.top, patches));
+    }
+
+    /// Renders files until none is left.
+    pub fn work(&self) -> Worked<D, E> {
+        let mut worked = Worked {
+            done: Vec::new(),
+            waiting: Vec::new(),
+            errors: Vec::new(),
+        };
+        loop {
+            // Last file first: the overlay's own files, few and large, start first and
+            // the bases' small ones (one per service) fill the end, so that the threads
+            // finish together.
+            let taken = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(i) = self.queue.len().checked_sub(taken + 1) else {
+                return worked;
+            };
+            let job = crate::parallel::lock(&self.queue[i]).take();
+            match job.expect("each job is taken once")() {
+                Ok(file) => {
+                    let objects = file.map_or_else(Vec::new, |f| f.objects);
+                    match self.transform.get() {
+                        Some(t) => worked.done.push(self.transformed(t, i, objects)),
+                        None => worked.waiting.push((i, objects)),
+                    }
+                }
+                Err(e) => worked.errors.push((i, e)),
+            }
+        }
+    }
+
+    fn transformed(
+        &self,
+        t: &Transform,
+        i: usize,
+        objects: Vec<Object>,
+    ) -> (usize, Vec<D>, Vec<usize>) {
+        let mut claimed = Vec::new();
+        let kept = t.each(objects, &self.keep, |id| {
+            claimed.push(id);
+            true
+        });
+        (i, kept, claimed)
+    }
+
+    /// The objects kept, in accumulation order, from what the threads rendered. `jobs`
+    /// renders the files again when two objects share a patched identity.
+    ///
+    /// # Panics
+    /// When the patches are not known yet, or one matches no object.
+    pub fn finish(
+        &self,
+        worked: Vec<Worked<D, E>>,
+        jobs: impl Fn() -> Vec<FileJob<'j, E>>,
+    ) -> Result<Vec<D>, E> {
+        let t = self.transform.get().expect("the patches were rendered");
+        let mut done = Vec::new();
+        let mut errors = Vec::new();
+        for w in worked {
+            done.extend(w.done);
+            done.extend(
+                w.waiting
+                    .into_iter()
+                    .map(|(i, objects)| self.transformed(t, i, objects)),
+            );
+            errors.extend(w.errors);
+        }
+        if let Some((_, e)) = errors.into_iter().min_by_key(|(i, _)| *i) {
+            return Err(e);
+        }
+        done.sort_by_key(|(i, ..)| *i);
+        let mut claimed = HashSet::new();
+        if done
+            .iter()
+            .flat_map(|(_, _, c)| c)
+            .all(|id| claimed.insert(*id))
+        {
+            let kept = done.into_iter().flat_map(|(_, kept, _)| kept).collect();
+            return Ok(unclaimed_check(t, &claimed, kept));
+        }
+        drop(done);
+        let mut claimed = HashSet::new();
+        let mut kept = Vec::new();
+        for job in jobs() {
+            if let Some(file) = job()? {
+                kept.extend(t.each(file.objects, &self.keep, |id| claimed.insert(id)));
+            }
+        }
+        Ok(unclaimed_check(t, &claimed, kept))
+    }
+}
+
+/// `kept`, once every patch of `transform` is known to have gone to an object.
+///
+/// # Panics
+/// When a patch matches no object.
+fn unclaimed_check<D>(transform: &Transform, claimed: &HashSet<usize>, kept: Vec<D>) -> Vec<D> {
+    if let Some(patch) = (transform.patches.iter().enumerate())
+        .filter(|(i, _)| !claimed.contains(i))
+        .flat_map(|(_, patches)| patches)
+        .next()
+    {
+        panic!(
+            "patch {} {} matches nothing",
+            object::kind(patch),
+            object::name(patch)
+        );
+    }
+    kept
 }
 
 /// Writes the documents, given in accumulation order, in kustomize's order: its sorted
@@ -583,14 +717,54 @@ mod tests {
             .map(|o| object::name(o).to_owned())
             .collect();
         assert_eq!(names, ["a"]);
-        let mut transform = Transform::new(&k);
-        let applied: Vec<Object> = k.resources[0]
-            .objects
-            .iter()
-            .filter_map(|o| transform.apply(o.clone()))
-            .collect();
-        assert_eq!(applied.len(), 1);
-        assert_eq!(transform.unclaimed().count(), 0);
+        let (mut top, resources) = (k.clone(), k.resources[0].objects.clone());
+        top.resources.clear();
+        let patches = std::mem::take(&mut top.patches);
+        let applied = accumulate(
+            &top,
+            || patches,
+            || jobs(&[&resources]),
+            |o| object::name(&o).to_owned(),
+        )
+        .expect("no job fails");
+        assert_eq!(applied, ["a"]);
+    }
+
+    /// One job per file, each rendering its objects.
+    fn jobs<'a>(files: &[&'a Vec<Object>]) -> Vec<FileJob<'a, String>> {
+        (files.iter().copied())
+            .map(|objects| -> FileJob<'a, String> {
+                Box::new(move || Ok(Some(File::new("f.yaml", objects.clone()))))
+            })
+            .collect()
+    }
+
+    /// Of two failing files, the first one's error is returned, however the threads
+    /// took them.
+    #[test]
+    fn the_first_failing_file_is_reported() {
+        let top = Kustomization::default();
+        for _ in 0..20 {
+            let failing = |n: usize| -> FileJob<'static, String> {
+                Box::new(move || {
+                    std::thread::yield_now();
+                    Err(format!("file {n}"))
+                })
+            };
+            let jobs = || {
+                let mut jobs: Vec<FileJob<String>> = Vec::new();
+                for n in 0..8 {
+                    jobs.push(if n == 3 || n == 6 {
+                        failing(n)
+                    } else {
+                        Box::new(|| Ok(None))
+                    });
+                }
+                jobs
+            };
+            let built = accumulate(&top, Vec::new, jobs, |o| o);
+            assert_eq!(built.err().as_deref(), Some("file 3"));
+        }
     }
 
     #[test]
@@ -657,66 +831,72 @@ mod tests {
 
     #[test]
     fn transformed_documents_print_the_build() {
-        let mut overlay = kustomization(
-            "overlay",
-            vec![
-                config_map("own", None, json!({"o": "1"})),
-                // Same identity as two base objects: the patches go to the first of those.
-                config_map("a", None, json!({"own": "a"})),
-                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-                       "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "img:1"}]}}}}),
-            ],
-            vec![
-                config_map("a", None, json!({"p": "1"})),
-                config_map("own", None, json!({"p": "2"})),
-                config_map("a", None, json!({"q": "3"})),
-            ],
-        );
-        overlay.bases = vec!["base".into()];
-        overlay.namespace = Some("ns".into());
-        overlay.images = vec![ImageTag {
-            name: "img".into(),
-            new_tag: "2".into(),
-        }];
-        let base = kustomization(
-            "base",
-            vec![
+        // Each file of the base on its own, then the overlay's: the threads take them
+        // in any order.
+        let base = |duplicates: bool| {
+            let mut objects = vec![
                 config_map("b", None, json!({})),
                 config_map("a", None, json!({"n": "1"})),
-                config_map("a", None, json!({"n": "2"})),
-                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}),
-            ],
-            vec![],
-        );
-        let mut out = Vec::new();
-        let objects = |k: &Kustomization| -> Vec<Object> {
-            k.resources.iter().flat_map(|f| f.objects.clone()).collect()
+            ];
+            if duplicates {
+                // Same identity as the one before and the overlay's own `a`: the patches
+                // go to the first of those (kustomize itself refuses such a build).
+                objects.push(config_map("a", None, json!({"n": "2"})));
+            }
+            objects
+                .push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}));
+            kustomization("base", objects, vec![])
         };
-        let (from_base, from_overlay) = (objects(&base), objects(&overlay));
-        let mut top = overlay.clone();
-        top.resources.clear();
-        build_streamed(
-            &top,
-            |add| {
-                from_base.into_iter().for_each(add);
-                Ok::<_, ()>(())
-            },
-            |add| {
-                from_overlay.into_iter().for_each(add);
-                Ok(())
-            },
-            Format::Yaml,
-            &mut out,
-        )
-        .expect("no producer fails")
-        .expect("writes to a Vec");
-        let tree = Tree {
-            kustomizations: vec![base, overlay.clone()],
-        };
-        assert_eq!(
-            String::from_utf8(out).expect("UTF-8"),
-            crate::emit::stream(&tree.build("overlay"))
-        );
+        for duplicates in [false, true] {
+            let mut own = vec![
+                config_map("own", None, json!({"o": "1"})),
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                       "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "img:1"}]}}}}),
+            ];
+            if duplicates {
+                own.push(config_map("a", None, json!({"own": "a"})));
+            }
+            let mut overlay = kustomization(
+                "overlay",
+                own,
+                vec![
+                    config_map("a", None, json!({"p": "1"})),
+                    config_map("own", None, json!({"p": "2"})),
+                    config_map("a", None, json!({"q": "3"})),
+                ],
+            );
+            overlay.bases = vec!["base".into()];
+            overlay.namespace = Some("ns".into());
+            overlay.images = vec![ImageTag {
+                name: "img".into(),
+                new_tag: "2".into(),
+            }];
+            let base = base(duplicates);
+            let files: Vec<Vec<Object>> = (base.resources[0].objects.iter())
+                .chain(&overlay.resources[0].objects)
+                .map(|o| vec![o.clone()])
+                .collect();
+            let mut top = overlay.clone();
+            top.resources.clear();
+            let patches = std::mem::take(&mut top.patches);
+            let documents = accumulate(
+                &top,
+                || patches,
+                || jobs(&files.iter().collect::<Vec<_>>()),
+                |object| Document::new(&object, Format::Yaml),
+            )
+            .expect("no job fails");
+            let mut out = Vec::new();
+            write_sorted(&mut out, &documents, Format::Yaml).expect("writes to a Vec");
+            let tree = Tree {
+                kustomizations: vec![base, overlay.clone()],
+            };
+            assert_eq!(
+                String::from_utf8(out).expect("UTF-8"),
+                crate::emit::stream(&tree.build("overlay")),
+                "duplicates: {duplicates}"
+            );
+        }
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub fn hydrated_files<T>(
 /// laid out as the seed's "Kustomize Structure" names it.
 fn base(catalog: &Catalog, templates: &Templates) -> Result<Kustomization> {
     let mut resources = Vec::new();
-    base_files(catalog, templates, &mut |file| {
+    in_order(base_files(catalog, templates), &mut |file| {
         resources.push(file);
         Ok(())
     })?;
@@ -191,50 +191,75 @@ fn base(catalog: &Catalog, templates: &Templates) -> Result<Kustomization> {
     })
 }
 
-/// The resource files of `base/`, in order, each handed to `sink` as soon as it is
+/// The rendering of one resource file of a kustomization folder, run when the caller
+/// needs it: in order ([`in_order`]) or side by side ([`crate::tree::accumulate`]).
+pub type FileJob<'a> = crate::tree::FileJob<'a, crate::error::Error>;
+
+/// Runs `jobs` one after the other, handing each file to `sink` as soon as it is
 /// rendered (so that a caller can emit and drop it before the next one).
-pub fn base_files(
-    catalog: &Catalog,
-    templates: &Templates,
-    sink: &mut dyn FnMut(File) -> Result<()>,
-) -> Result<()> {
-    sink(File::new("namespace.yaml", vec![data::namespace(catalog)]))?;
-    sink(File::new(
-        "configmaps/global-config.yaml",
-        vec![data::global_config(catalog)],
-    ))?;
-    let init = catalog
-        .databases()
-        .map(|db| data::mysql_init(catalog, templates, &db))
-        .collect::<Result<Vec<_>>>()?;
-    sink(File::new("configmaps/mysql-init-configmap.yaml", init))?;
-    sink(File::new("services/redis.yaml", data::redis(catalog)))?;
-    sink(File::new(
-        "services/rabbitmq.yaml",
-        vec![data::rabbitmq_alias(catalog)],
-    ))?;
-    for db in catalog.databases() {
-        sink(File::new(
-            format!("services/{}-mysql.yaml", db.prefix()),
-            data::mysql(catalog, &db),
-        ))?;
+pub fn in_order(jobs: Vec<FileJob>, sink: &mut dyn FnMut(File) -> Result<()>) -> Result<()> {
+    for job in jobs {
+        if let Some(file) = job()? {
+            sink(file)?;
+        }
     }
-    sink(File::new("minio-deployment.yaml", data::minio(catalog)))?;
-    for view in catalog.services() {
-        sink(File::new(
-            format!("workloads/{}.yaml", view.service.name),
-            workloads::workload(catalog, &view),
-        ))?;
-    }
-    sink(File::new(
-        "security/network-policies.yaml",
-        network::policies(catalog),
-    ))?;
-    sink(File::new(
-        "ingress/middlewares.yaml",
-        security::middlewares(catalog, templates)?,
-    ))?;
     Ok(())
+}
+
+/// A resource file that is always laid out.
+fn file<'a>(
+    path: impl Into<String>,
+    objects: impl FnOnce() -> Result<Vec<crate::object::Object>> + Send + 'a,
+) -> FileJob<'a> {
+    let path = path.into();
+    Box::new(move || Ok(Some(File::new(path, objects()?))))
+}
+
+/// A resource file that is left out when it holds nothing.
+fn unless_empty<'a>(
+    path: &'a str,
+    objects: impl FnOnce() -> Result<Vec<crate::object::Object>> + Send + 'a,
+) -> FileJob<'a> {
+    Box::new(move || {
+        let objects = objects()?;
+        Ok((!objects.is_empty()).then(|| File::new(path, objects)))
+    })
+}
+
+/// The resource files of `base/`, in order.
+pub fn base_files<'a>(catalog: &'a Catalog, templates: &'a Templates) -> Vec<FileJob<'a>> {
+    let mut jobs = vec![
+        file("namespace.yaml", || Ok(vec![data::namespace(catalog)])),
+        file("configmaps/global-config.yaml", || {
+            Ok(vec![data::global_config(catalog)])
+        }),
+        file("configmaps/mysql-init-configmap.yaml", || {
+            catalog
+                .databases()
+                .map(|db| data::mysql_init(catalog, templates, &db))
+                .collect()
+        }),
+        file("services/redis.yaml", || Ok(data::redis(catalog))),
+        file("services/rabbitmq.yaml", || {
+            Ok(vec![data::rabbitmq_alias(catalog)])
+        }),
+    ];
+    for db in catalog.databases() {
+        let path = format!("services/{}-mysql.yaml", db.prefix());
+        jobs.push(file(path, move || Ok(data::mysql(catalog, &db))));
+    }
+    jobs.push(file("minio-deployment.yaml", || Ok(data::minio(catalog))));
+    for view in catalog.services() {
+        let path = format!("workloads/{}.yaml", view.service.name);
+        jobs.push(file(path, move || Ok(workloads::workload(catalog, &view))));
+    }
+    jobs.push(file("security/network-policies.yaml", || {
+        Ok(network::policies(catalog))
+    }));
+    jobs.push(file("ingress/middlewares.yaml", || {
+        security::middlewares(catalog, templates)
+    }));
+    jobs
 }
 
 /// `overlays/<env>/`: the environment's namespace, image tags, patches and own resources.
@@ -245,7 +270,7 @@ fn overlay(
 ) -> Result<Kustomization> {
     let mut k = overlay_kustomization(catalog, env);
     k.patches = overlay_patches(catalog, env);
-    overlay_resources(catalog, env, templates, &mut |file| {
+    in_order(overlay_resources(catalog, env, templates), &mut |file| {
         k.resources.push(file);
         Ok(())
     })?;
@@ -367,87 +392,66 @@ pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
     patches
 }
 
-/// The resource files of `overlays/<env>/`, each handed to `sink` as soon as it is
-/// rendered. An environment that grants no role (or has no backups) gets no empty file.
-pub fn overlay_resources(
-    catalog: &Catalog,
-    env: &EnvironmentFile,
-    templates: &Templates,
-    sink: &mut dyn FnMut(File) -> Result<()>,
-) -> Result<()> {
-    let mut resource = |file: File| {
-        if file.objects.is_empty() {
-            Ok(())
-        } else {
-            sink(file)
-        }
-    };
-    let services: Vec<&str> = catalog
-        .services()
-        .map(|s| s.service.name.as_str())
-        .collect();
-    // A replaced Deployment's claim is left to ArgoCD's prune protection (README,
-    // "Data layer modes"): the replacing set claims its own volumes.
-    let replaced = data_layer::replaced(catalog, env);
-    let data_layer: Vec<_> = overlay::data_volumes(catalog)
-        .into_iter()
-        .filter(|(deployment, ..)| !replaced.contains(deployment))
-        .collect();
-    resource(File::new("quota.yaml", overlay::quota(catalog, env)))?;
-    resource(File::new(
-        "access.yaml",
-        security::role_bindings(catalog, env),
-    ))?;
-    resource(File::new(
-        "external-secrets.yaml",
-        security::external_secrets(catalog, env, templates)?,
-    ))?;
-    let mut ingress = vec![security::ingress(catalog, env)];
-    ingress.extend(security::gateway_middlewares(catalog, env, templates)?);
-    resource(File::new("ingress.yaml", ingress))?;
-    resource(File::new(
-        "messaging.yaml",
-        messaging::topology(catalog, env, templates)?,
-    ))?;
-    resource(File::new(
-        "minio-setup.yaml",
-        vec![minio::setup_job(catalog, env, templates)?],
-    ))?;
+/// The resource files of `overlays/<env>/`, in order. An environment that grants no
+/// role (or has no backups) gets no empty file.
+pub fn overlay_resources<'a>(
+    catalog: &'a Catalog,
+    env: &'a EnvironmentFile,
+    templates: &'a Templates,
+) -> Vec<FileJob<'a>> {
+    let mut jobs = vec![
+        unless_empty("quota.yaml", || Ok(overlay::quota(catalog, env))),
+        unless_empty("access.yaml", || Ok(security::role_bindings(catalog, env))),
+        unless_empty("external-secrets.yaml", || {
+            security::external_secrets(catalog, env, templates)
+        }),
+        unless_empty("ingress.yaml", || {
+            let mut ingress = vec![security::ingress(catalog, env)];
+            ingress.extend(security::gateway_middlewares(catalog, env, templates)?);
+            Ok(ingress)
+        }),
+        unless_empty("messaging.yaml", || {
+            messaging::topology(catalog, env, templates)
+        }),
+        unless_empty("minio-setup.yaml", || {
+            Ok(vec![minio::setup_job(catalog, env, templates)?])
+        }),
+    ];
     if env.storage.persistent {
-        resource(File::new(
-            "persistent-volumes.yaml",
-            data_layer
-                .iter()
+        jobs.push(unless_empty("persistent-volumes.yaml", || {
+            // A replaced Deployment's claim is left to ArgoCD's prune protection (README,
+            // "Data layer modes"): the replacing set claims its own volumes.
+            let replaced = data_layer::replaced(catalog, env);
+            Ok(overlay::data_volumes(catalog)
+                .into_iter()
+                .filter(|(deployment, ..)| !replaced.contains(deployment))
                 .map(|(deployment, _, claim, size)| {
-                    overlay::pvc(catalog, env, claim, deployment, size)
+                    overlay::pvc(catalog, env, &claim, &deployment, size)
                 })
-                .collect(),
-        ))?;
+                .collect())
+        }));
     }
     if env.autoscaling.is_some() {
-        resource(File::new(
-            "autoscaling.yaml",
-            services
-                .iter()
-                .filter_map(|s| overlay::autoscaler(catalog, env, s))
-                .collect(),
-        ))?;
-        resource(File::new(
-            "disruption-budgets.yaml",
-            services
-                .iter()
-                .filter_map(|s| overlay::disruption_budget(catalog, env, s))
-                .collect(),
-        ))?;
+        jobs.push(unless_empty("autoscaling.yaml", || {
+            Ok(catalog
+                .services()
+                .filter_map(|s| overlay::autoscaler(catalog, env, s.service.name.as_str()))
+                .collect())
+        }));
+        jobs.push(unless_empty("disruption-budgets.yaml", || {
+            Ok(catalog
+                .services()
+                .filter_map(|s| overlay::disruption_budget(catalog, env, s.service.name.as_str()))
+                .collect())
+        }));
     }
-    resource(File::new(
-        "data-layer.yaml",
-        data_layer::objects(catalog, env, templates)?,
-    ))?;
-    resource(File::new(
-        "backups.yaml",
-        backup::cron_jobs(catalog, env, templates)?,
-    ))
+    jobs.push(unless_empty("data-layer.yaml", || {
+        data_layer::objects(catalog, env, templates)
+    }));
+    jobs.push(unless_empty("backups.yaml", || {
+        backup::cron_jobs(catalog, env, templates)
+    }));
+    jobs
 }
 
 #[cfg(test)]
