@@ -204,10 +204,16 @@ impl Platform {
         // Filled by this thread, read by the helper (see `parallel::with_helper`).
         let (project, top, patches) = (OnceLock::new(), OnceLock::new(), OnceLock::new());
         let keep = |object: object::Object| tree::Document::new(&object, format);
-        // A second core compiles the templates while this one reads the descriptors,
-        // then renders the environment's files with it; it waits for them awake 5 ms
-        // at most (loading the shipped project takes about 2).
+        // For an environment (its descriptor is `environments/<name>.yaml`), a second
+        // core compiles the templates while this one reads the descriptors, then renders
+        // the environment's files with it; it waits for them awake 5 ms at most (loading
+        // the shipped project takes about 2). A component renders on this core alone.
+        let environment = name != model::CATALOG_FILE.trim_end_matches(".yaml")
+            && (root.join(model::DESCRIPTOR_DIR))
+                .join(format!("{name}.yaml"))
+                .is_file();
         parallel::with_helper(
+            environment,
             std::time::Duration::from_millis(5),
             |stop| templates.compile_environments(stop),
             |files: &tree::Accumulation<'_, '_, Error, _>| files.work(),

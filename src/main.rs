@@ -9,7 +9,6 @@ fn main() {
     // cost a tenth of a short run.
     // SAFETY: sets one of mimalloc's options; no other thread runs yet.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    huge_heap_pages();
     let cli = cli::Cli::parse();
     // YAML carries no styles: `build` skips anstream's scan for escape sequences. Its
     // documents are written one by one: buffered, they leave in 64 KiB writes instead
@@ -47,30 +46,6 @@ fn render(err: &Error) -> String {
         _ => format!("error: {err}"),
     }
 }
-
-/// Asks the kernel to back the heap's next 64 MiB with transparent huge pages. A short
-/// run touches about 3.5 MB of heap: 850 page faults of 4 KiB, at about 1.5 us each on
-/// a virtual machine, a tenth of `build production`; a 2 MiB page costs one fault
-/// (README, "Start-up"). mimalloc's `no_thp` build never asks for huge pages itself,
-/// which keeps large runs' memory close to what they use; this bounds the difference to
-/// the first 64 MiB. Advice only: where the kernel has no transparent huge pages,
-/// nothing changes.
-#[cfg(target_os = "linux")]
-fn huge_heap_pages() {
-    const HUGE: usize = 2 << 20;
-    // SAFETY: `madvise` with these advices changes how memory is backed, never its
-    // contents; a range that is partly unmapped is advised where it is mapped.
-    unsafe {
-        let first = libmimalloc_sys::mi_malloc(1);
-        let extent = first as usize & !(HUGE - 1);
-        let start = extent.saturating_sub(HUGE);
-        libc::madvise(start as *mut libc::c_void, 32 * HUGE, libc::MADV_HUGEPAGE);
-        libmimalloc_sys::mi_free(first);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn huge_heap_pages() {}
 
 /// `mi_option_purge_delay` of mimalloc's `mimalloc.h` (the bindings lack it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;

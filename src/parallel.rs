@@ -78,8 +78,10 @@ impl<T, H> Handoff<T, H> {
 /// its core while this thread reads them, does `ahead` (until told to stop: the value
 /// is there), and waits for the value awake, yielding the core at every turn, for
 /// `at_most`; then asleep. It spends the time it waits awake on a core that would idle.
-/// On one core, `body` runs alone and `result` is `None`.
+/// On one core, or when the caller knows no value will come (`wanted` false), `body`
+/// runs alone and `result` is `None`.
 pub fn with_helper<T: Send + Sync, H: Send, R>(
+    wanted: bool,
     at_most: Duration,
     ahead: impl FnOnce(&dyn Fn() -> bool) + Send,
     task: impl FnOnce(&T) -> H + Send,
@@ -89,7 +91,7 @@ pub fn with_helper<T: Send + Sync, H: Send, R>(
         value: OnceLock::new(),
         helper: Mutex::new(None),
     };
-    if thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+    if !wanted || thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
         return body(&handoff);
     }
     /// When `body` returns or panics: tells the helper that no value will come (if none
@@ -221,6 +223,7 @@ mod tests {
     fn the_helper_works_on_what_is_published_and_never_hangs() {
         let ahead = std::sync::atomic::AtomicBool::new(false);
         let made = with_helper(
+            true,
             Duration::from_secs(60),
             |_| ahead.store(true, Ordering::Relaxed),
             |value: &Vec<u64>| value.iter().sum::<u64>(),
@@ -237,10 +240,13 @@ mod tests {
             assert_eq!(made, (10, None));
         }
         let started = Instant::now();
-        let nothing = with_helper(Duration::from_secs(60), |_| (), |v: &u8| *v, |_| 7);
-        assert_eq!(nothing, 7);
+        for wanted in [true, false] {
+            let nothing = with_helper(wanted, Duration::from_secs(60), |_| (), |v: &u8| *v, |_| 7);
+            assert_eq!(nothing, 7);
+        }
         let panicked = std::panic::catch_unwind(|| {
             with_helper(
+                true,
                 Duration::from_secs(60),
                 |_| (),
                 |v: &u8| *v,
@@ -260,6 +266,7 @@ mod tests {
     fn a_panicking_helper_panics_the_caller() {
         let run = || {
             with_helper(
+                true,
                 Duration::from_secs(60),
                 |_| (),
                 |_: &u8| -> u8 { panic!("the helper fails") },
