@@ -168,10 +168,10 @@ impl<'k> Transform<'k> {
 
     /// `objects`, each transformed and handed to `keep`, in order. An object gets the
     /// patches of its identity when `claim` grants them (it is told the identity's
-    /// number, for every object that has some). Unlike [`Tree::build`], this takes the identity a patch matches to stay
-    /// as it was: platgen's patches never rename or re-kind their target (a test compares
-    /// both paths on the shipped project). A patch that deletes its target (`$patch:
-    /// delete`) drops it.
+    /// number, for every object that has some). Unlike [`Tree::build`], this takes the
+    /// identity a patch matches to stay as it was: platgen's patches never rename or
+    /// re-kind their target (a test compares both paths on the shipped project). A patch
+    /// that deletes its target (`$patch: delete`) drops it.
     fn each<D>(
         &self,
         objects: Vec<Object>,
