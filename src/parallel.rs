@@ -1,5 +1,5 @@
 //! Independent jobs run on every core, results in job order (so output never depends
-//! on scheduling).
+//! on scheduling); and a helper thread started ahead of the work it will share.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
