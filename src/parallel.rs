@@ -6,6 +6,11 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// How many threads can run at once (1 when that cannot be told).
+pub fn cores() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// `jobs.map(f).collect()`, the jobs spread over as many threads as there are cores
 /// (at most one per job); each thread takes the next job when it is done with one.
 pub fn map<T: Send, R: Send>(
@@ -23,9 +28,7 @@ pub fn map<T: Send, R: Send>(
             *lock(&results[i]) = Some(f(job));
         }
     };
-    let threads = thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len());
+    let threads = cores().min(jobs.len());
     thread::scope(|scope| {
         for _ in 1..threads {
             scope.spawn(work);
@@ -91,7 +94,7 @@ pub fn with_helper<T: Send + Sync, H: Send, R>(
         value: OnceLock::new(),
         helper: Mutex::new(None),
     };
-    if !wanted || thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+    if !wanted || cores() < 2 {
         return body(&handoff);
     }
     /// When `body` returns or panics: tells the helper that no value will come (if none
@@ -232,7 +235,7 @@ mod tests {
                 (value.len(), handoff.result())
             },
         );
-        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = cores();
         if cores > 1 {
             assert_eq!(made, (10, Some(55)));
             assert!(ahead.load(Ordering::Relaxed));
@@ -276,7 +279,7 @@ mod tests {
                 },
             )
         };
-        if thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        if cores() < 2 {
             assert_eq!(run(), None);
         } else {
             assert!(std::panic::catch_unwind(run).is_err());

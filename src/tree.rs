@@ -229,7 +229,7 @@ pub fn accumulate<'j, E: Send, D: Send>(
 ) -> Result<Vec<D>, E> {
     let patch_files = OnceLock::new();
     let accumulation = Accumulation::new(top, jobs(), keep);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::parallel::cores();
     let worked = std::thread::scope(|scope| {
         let others: Vec<_> = (1..threads.min(accumulation.queue.len()))
             .map(|_| scope.spawn(|| accumulation.work()))
@@ -467,12 +467,10 @@ struct Targets {
 }
 
 impl Targets {
+    /// [`identity`], owned: the index outlives changes to the objects.
     fn key(object: &Object) -> (String, String, String) {
-        (
-            object::kind(object).to_owned(),
-            object::name(object).to_owned(),
-            object::namespace(object).to_owned(),
-        )
+        let (kind, name, namespace) = identity(object);
+        (kind.to_owned(), name.to_owned(), namespace.to_owned())
     }
 
     fn new(objects: &[Object]) -> Targets {
@@ -485,15 +483,9 @@ impl Targets {
 
     fn find(&self, objects: &[Object], patch: &Object) -> Option<usize> {
         let i = *self.first.get(&Targets::key(patch))?;
-        debug_assert!(same_target(&objects[i], patch));
+        debug_assert!(identity(&objects[i]) == identity(patch));
         Some(i)
     }
-}
-
-fn same_target(object: &Object, patch: &Object) -> bool {
-    object::kind(object) == object::kind(patch)
-        && object::name(object) == object::name(patch)
-        && object::namespace(object) == object::namespace(patch)
 }
 
 /// Kinds kustomize's namespace transformer leaves alone (Namespace itself is renamed).
