@@ -26,6 +26,7 @@ pub mod syntax;
 pub mod template;
 pub mod tree;
 pub mod write;
+pub mod yaml;
 
 use error::{Error, Result};
 use std::collections::BTreeMap;

@@ -416,10 +416,12 @@ fn parse<T: serde::de::DeserializeOwned>(
     kind: crate::schema::Descriptor,
     problems: &mut Vec<String>,
 ) -> Option<T> {
-    // Most files are small and anchor no value: serde reads them first, and the text
-    // is walked for what serde would not report only when serde fails.
+    // Most files are small and anchor no value: the quick reader (or else serde_yaml)
+    // reads them first, and the text is walked for what serde would not report only
+    // when serde fails.
     if crate::syntax::beyond_serde_impossible(source)
-        && let Ok(value) = serde_yaml::from_str(source.text())
+        && let Some(value) = (crate::yaml::from_str(source.text()))
+            .or_else(|| serde_yaml::from_str(source.text()).ok())
     {
         return Some(value);
     }

@@ -62,9 +62,13 @@ impl Templates {
             })
     }
 
-    /// Renders a YAML template and parses every document of it back into objects.
+    /// Renders a YAML template and parses every document of it back into objects: read
+    /// quickly (`yaml`), or by serde_yaml, which also locates what is wrong.
     pub fn objects<C: Serialize>(&self, name: &str, context: &C) -> Result<Vec<Object>> {
         let text = self.text(name, context)?;
+        if let Some(documents) = crate::yaml::documents::<Object>(&text) {
+            return Ok(documents.into_iter().filter(|o| !o.is_null()).collect());
+        }
         let mut objects = Vec::new();
         for document in serde_yaml::Deserializer::from_str(&text) {
             let value = Object::deserialize(document).map_err(|source| Error::TemplateOutput {

@@ -220,10 +220,14 @@ fn alternatives(namespaces: &[String]) -> String {
 
 /// Parses generated YAML text back, so that a broken template fails the build, not Grafana.
 fn checked_yaml(name: &str, text: String) -> Result<String> {
-    serde_yaml::from_str::<serde_yaml::Value>(&text).map_err(|source| Error::TemplateOutput {
-        name: name.to_owned(),
-        source,
-    })?;
+    if crate::yaml::from_str::<serde_yaml::Value>(&text).is_none() {
+        serde_yaml::from_str::<serde_yaml::Value>(&text).map_err(|source| {
+            Error::TemplateOutput {
+                name: name.to_owned(),
+                source,
+            }
+        })?;
+    }
     Ok(text)
 }
 
