@@ -194,21 +194,18 @@ impl Platform {
         format: emit::Format,
         out: &mut dyn std::io::Write,
     ) -> Result<()> {
-        let templates = match template::Templates::load(root) {
-            Ok(templates) => templates,
-            Err(e) => {
-                // A descriptor's error is told first.
-                model::Project::load(root)?;
-                return Err(e);
-            }
-        };
+        // Loaded by the helper while this thread reads the descriptors (or by this
+        // thread, without a helper); a descriptor's error is told first.
+        let (templates, reloaded) = (OnceLock::new(), OnceLock::new());
+        let loaded = || templates.get_or_init(|| template::Templates::load(root).ok());
         // Filled by this thread, read by the helper (see `parallel::with_helper`).
         let (project, top, patches) = (OnceLock::new(), OnceLock::new(), OnceLock::new());
         let keep = |object: object::Object| tree::Document::new(&object, format);
         // For an environment (its descriptor is `environments/<name>.yaml`), a second
-        // core compiles the templates while this one reads the descriptors, then renders
-        // the environment's files with it; it waits for them awake 5 ms at most (loading
-        // the shipped project takes about 2). A component renders on this core alone.
+        // core loads and compiles the templates while this one reads the descriptors,
+        // then renders the environment's files with it; it waits for them awake 5 ms at
+        // most (loading the shipped project takes about 1). A component renders on this
+        // core alone.
         let environment = name != model::CATALOG_FILE.trim_end_matches(".yaml")
             && (root.join(model::DESCRIPTOR_DIR))
                 .join(format!("{name}.yaml"))
@@ -216,10 +213,22 @@ impl Platform {
         parallel::with_helper(
             environment,
             std::time::Duration::from_millis(5),
-            |stop| templates.compile_environments(stop),
+            |stop| {
+                if let Some(templates) = loaded() {
+                    templates.compile_environments(stop);
+                }
+            },
             |files: &tree::Accumulation<'_, '_, Error, _>| files.work(),
             |handoff| {
                 let project = init(&project, || model::Project::load(root))?;
+                // The error, when the templates did not load.
+                let templates = match loaded() {
+                    Some(templates) => templates,
+                    None => {
+                        let templates = template::Templates::load(root)?;
+                        reloaded.get_or_init(|| templates)
+                    }
+                };
                 let catalog = &project.catalog;
                 let written = match find_target(&targets(project), name)? {
                     Target {
@@ -228,7 +237,7 @@ impl Platform {
                         ..
                     } => {
                         let env = project.environment(name).expect("a target of the project");
-                        let jobs = || environment_files(catalog, env, &templates);
+                        let jobs = || environment_files(catalog, env, templates);
                         let top = top.get_or_init(|| objects::overlay_kustomization(catalog, env));
                         let files = handoff.publish(tree::Accumulation::new(top, jobs(), &keep));
                         files.patch(patches.get_or_init(|| objects::overlay_patches(catalog, env)));
@@ -239,7 +248,7 @@ impl Platform {
                     }
                     Target { name, dir, .. } => {
                         let (cluster, component) = components::of_target(project, name);
-                        let k = components::kustomization(project, &templates, cluster, component)?;
+                        let k = components::kustomization(project, templates, cluster, component)?;
                         let tree = tree::Tree {
                             kustomizations: vec![k],
                         };

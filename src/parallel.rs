@@ -52,6 +52,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Handoff<T, H> {
     value: OnceLock<Option<T>>,
     helper: Mutex<Option<thread::JoinHandle<Option<H>>>>,
+    /// How long either thread waits for the other awake.
+    at_most: Duration,
 }
 
 impl<T, H> Handoff<T, H> {
@@ -62,9 +64,16 @@ impl<T, H> Handoff<T, H> {
     }
 
     /// What the helper made of the published value, once it is done with it; `None`
-    /// without a helper (one core). A panic of the helper's is resumed here.
+    /// without a helper (one core). A panic of the helper's is resumed here. This thread
+    /// waits for it awake (`at_most`), as the helper waited for the value: asleep, its
+    /// core halts, and the hypervisor takes a tenth of a millisecond to wake it when the
+    /// helper ends.
     pub fn result(&self) -> Option<H> {
         let helper = lock(&self.helper).take()?;
+        let start = Instant::now();
+        while !helper.is_finished() && start.elapsed() < self.at_most {
+            thread::yield_now();
+        }
         helper
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -80,7 +89,7 @@ impl<T, H> Handoff<T, H> {
 /// workers were started once the descriptors were read. The helper started first wakes
 /// its core while this thread reads them, does `ahead` (until told to stop: the value
 /// is there), and waits for the value awake, yielding the core at every turn, for
-/// `at_most`; then asleep. It spends the time it waits awake on a core that would idle.
+/// `at_most`; then asleep ([`Handoff::result`] waits for the helper's end so too). It spends the time it waits awake on a core that would idle.
 /// On one core, or when the caller knows no value will come (`wanted` false), `body`
 /// runs alone and `result` is `None`.
 pub fn with_helper<T: Send + Sync, H: Send, R>(
@@ -93,8 +102,13 @@ pub fn with_helper<T: Send + Sync, H: Send, R>(
     let handoff = Handoff {
         value: OnceLock::new(),
         helper: Mutex::new(None),
+        at_most,
     };
-    if !wanted || cores() < 2 {
+    // The CPUs this thread may run on tell whether a second one can help: one system
+    // call, where `cores` also reads the cgroup's CPU quota (a dozen calls, 50 us, before
+    // the helper can start).
+    let cpus = placement::Cpus::allowed();
+    if !wanted || cpus.as_ref().map_or_else(cores, placement::Cpus::count) < 2 {
         return body(&handoff);
     }
     /// When `body` returns or panics: tells the helper that no value will come (if none
@@ -113,7 +127,6 @@ pub fn with_helper<T: Send + Sync, H: Send, R>(
     }
     let start = Instant::now();
     let awake = || handoff.value.get().is_none() && start.elapsed() < at_most;
-    let cpus = placement::Cpus::allowed();
     let helper = || {
         if let Some(cpus) = &cpus {
             cpus.restore();
@@ -183,6 +196,12 @@ mod placement {
             }
         }
 
+        /// How many CPUs there are.
+        pub fn count(&self) -> usize {
+            // SAFETY: counts the bits of a valid set.
+            usize::try_from(unsafe { libc::CPU_COUNT(&self.0) }).unwrap_or(1)
+        }
+
         /// Lets this thread run on every one of these CPUs again.
         pub fn restore(&self) {
             // SAFETY: sets this thread's CPUs from a valid set.
@@ -198,6 +217,9 @@ mod placement {
     impl Cpus {
         pub fn allowed() -> Option<Cpus> {
             None
+        }
+        pub fn count(&self) -> usize {
+            1
         }
         pub fn elsewhere<T>(&self, _: &std::thread::JoinHandle<T>) {}
         pub fn restore(&self) {}
