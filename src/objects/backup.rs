@@ -45,6 +45,8 @@ struct Setting<'a> {
     backup: &'a Backup,
     templates: &'a Templates,
     labels: BTreeMap<String, String>,
+    /// The snippet signing in to MinIO, the same in every script.
+    login: String,
 }
 
 #[derive(Serialize)]
@@ -73,15 +75,15 @@ struct DatabaseContext<'a> {
 #[derive(Serialize)]
 struct ScriptContext<'a> {
     scratch: &'static str,
-    login: String,
+    login: &'a str,
     bucket: &'a str,
     environment: &'a str,
     retention_days: u32,
-    databases: Vec<DatabaseContext<'a>>,
+    databases: &'a [DatabaseContext<'a>],
     /// The dump's database (single-database scripts).
     database: &'a str,
     host: String,
-    client: String,
+    client: &'a str,
     /// Record the binary-log position in the dump (`--source-data=2`).
     source_data: bool,
 }
@@ -100,20 +102,25 @@ pub fn cron_jobs(
         ("component", "backup"),
     ]);
     l.extend(catalog.platform.labels.clone());
-    let setting = Setting {
+    let mut setting = Setting {
         catalog,
         env,
         backup,
         templates,
         labels: l,
+        login: String::new(),
     };
+    // Each snippet is rendered once, for every script that includes it.
+    setting.login = setting.login()?;
+    let client = setting.client(MYSQL_SECRETS.to_owned())?;
     let mut objects = catalog
         .databases()
-        .map(|db| setting.dump(&db))
+        .map(|db| setting.dump(&db, &client))
         .collect::<Result<Vec<_>>>()?;
-    objects.push(setting.restore_test()?);
+    let databases = setting.databases()?;
+    objects.push(setting.restore_test(&databases)?);
     if backup.point_in_time.is_some() {
-        objects.push(setting.binlog_shipping()?);
+        objects.push(setting.binlog_shipping(&databases)?);
     }
     // The backup pods exist only where backups run, and so does their policy.
     let servers = env.data_layer.mysql.mode != crate::descriptor::MysqlMode::InnodbCluster;
@@ -156,16 +163,16 @@ impl Setting<'_> {
 
     fn context<'a>(
         &'a self,
-        databases: Vec<DatabaseContext<'a>>,
-        single: Option<(&'a DatabaseView<'a>, String)>,
-    ) -> Result<ScriptContext<'a>> {
+        databases: &'a [DatabaseContext<'a>],
+        single: Option<(&'a DatabaseView<'a>, &'a str)>,
+    ) -> ScriptContext<'a> {
         let (database, host, client) = match single {
             Some((db, client)) => (db.database.name.as_str(), db.deployment(), client),
-            None => ("", String::new(), String::new()),
+            None => ("", String::new(), ""),
         };
-        Ok(ScriptContext {
+        ScriptContext {
             scratch: SCRATCH,
-            login: self.login()?,
+            login: &self.login,
             bucket: self.catalog.mysql.backup.bucket.as_str(),
             environment: self.env.name.as_str(),
             retention_days: self.backup.retention_days,
@@ -174,7 +181,7 @@ impl Setting<'_> {
             host,
             client,
             source_data: self.backup.point_in_time.is_some(),
-        })
+        }
     }
 
     /// Every database of the catalog, each signing in with its own secret.
@@ -299,9 +306,8 @@ impl Setting<'_> {
 
     /// The daily dump of one database: dumped and verified, then uploaded, then the
     /// dumps past the retention deleted.
-    fn dump(&self, db: &DatabaseView) -> Result<Object> {
-        let client = self.client(MYSQL_SECRETS.to_owned())?;
-        let context = self.context(Vec::new(), Some((db, client)))?;
+    fn dump(&self, db: &DatabaseView, client: &str) -> Result<Object> {
+        let context = self.context(&[], Some((db, client)));
         let dump = self.mysql_container(
             "dump",
             self.script("mysql-dump", &context)?,
@@ -318,8 +324,8 @@ impl Setting<'_> {
 
     /// The restore test: the latest dump of every database restored into a scratch
     /// server in the pod and checked.
-    fn restore_test(&self) -> Result<Object> {
-        let context = self.context(self.databases()?, None)?;
+    fn restore_test(&self, databases: &[DatabaseContext]) -> Result<Object> {
+        let context = self.context(databases, None);
         let fetch = self.mc_container("fetch", self.script("restore-fetch", &context)?);
         let restore = self.mysql_container(
             "restore",
@@ -336,13 +342,13 @@ impl Setting<'_> {
 
     /// Binary-log shipping, every `rpoMinutes`: rotate and list (MySQL), find what MinIO
     /// lacks (mc), copy it from the servers (MySQL), upload it (mc).
-    fn binlog_shipping(&self) -> Result<Object> {
+    fn binlog_shipping(&self, databases: &[DatabaseContext]) -> Result<Object> {
         let rpo = self
             .backup
             .point_in_time
             .as_ref()
             .map_or(60, |p| p.rpo_minutes);
-        let context = self.context(self.databases()?, None)?;
+        let context = self.context(databases, None);
         let (volumes, mounts) = self.every_backup_password();
         let steps = vec![
             self.mysql_container(
