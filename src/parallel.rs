@@ -1,7 +1,7 @@
 //! Independent jobs run on every core, results in job order (so output never depends
 //! on scheduling); and a helper thread started ahead of the work it will share.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -51,7 +51,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// what that thread made of it.
 pub struct Handoff<T, H> {
     value: OnceLock<Option<T>>,
-    helper: Mutex<Option<thread::JoinHandle<Option<H>>>>,
+    helper: Mutex<Option<thread::JoinHandle<()>>>,
+    /// What the helper made of the value, handed back before its thread ends (`done`).
+    made: Mutex<Option<H>>,
+    done: AtomicBool,
     /// How long either thread waits for the other awake.
     at_most: Duration,
 }
@@ -66,17 +69,27 @@ impl<T, H> Handoff<T, H> {
     /// What the helper made of the published value, once it is done with it; `None`
     /// without a helper (one core). A panic of the helper's is resumed here. This thread
     /// waits for it awake (`at_most`), as the helper waited for the value: asleep, its
-    /// core halts, and the hypervisor takes a tenth of a millisecond to wake it when the
-    /// helper ends.
+    /// core halts, and the hypervisor takes a tenth of a millisecond to wake it. Nor
+    /// does it wait for the helper's thread to end (its heap handed back to the
+    /// allocator, another tenth): [`with_helper`] joins it as it returns.
     pub fn result(&self) -> Option<H> {
-        let helper = lock(&self.helper).take()?;
         let start = Instant::now();
-        while !helper.is_finished() && start.elapsed() < self.at_most {
+        while !self.done.load(Ordering::Acquire) {
+            let ended = lock(&self.helper)
+                .as_ref()
+                .is_none_or(thread::JoinHandle::is_finished);
+            if ended || start.elapsed() >= self.at_most {
+                // No helper; or one that ended without a result (it panicked); or one
+                // still at work, awaited asleep.
+                let helper = lock(&self.helper).take()?;
+                if let Err(panic) = helper.join() {
+                    std::panic::resume_unwind(panic);
+                }
+                break;
+            }
             thread::yield_now();
         }
-        helper
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        lock(&self.made).take()
     }
 }
 
@@ -102,6 +115,8 @@ pub fn with_helper<T: Send + Sync, H: Send, R>(
     let handoff = Handoff {
         value: OnceLock::new(),
         helper: Mutex::new(None),
+        made: Mutex::new(None),
+        done: AtomicBool::new(false),
         at_most,
     };
     // The CPUs this thread may run on tell whether a second one can help: one system
@@ -135,7 +150,10 @@ pub fn with_helper<T: Send + Sync, H: Send, R>(
         while awake() {
             thread::yield_now();
         }
-        handoff.value.wait().as_ref().map(task)
+        if let Some(value) = handoff.value.wait() {
+            *lock(&handoff.made) = Some(task(value));
+            handoff.done.store(true, Ordering::Release);
+        }
     };
     // SAFETY: the thread borrows from this frame, which it cannot outlive: `_end` joins
     // it before the frame ends, whether `body` returns or panics.
