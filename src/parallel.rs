@@ -102,9 +102,10 @@ impl<T, H> Handoff<T, H> {
 /// workers were started once the descriptors were read. The helper started first wakes
 /// its core while this thread reads them, does `ahead` (until told to stop: the value
 /// is there), and waits for the value awake, yielding the core at every turn, for
-/// `at_most`; then asleep ([`Handoff::result`] waits for the helper's end so too). It spends the time it waits awake on a core that would idle.
-/// On one core, or when the caller knows no value will come (`wanted` false), `body`
-/// runs alone and `result` is `None`.
+/// `at_most`; then asleep ([`Handoff::result`] waits for the helper's result so too). It
+/// spends the time it waits awake on a core that would idle. On one core, or when the
+/// caller knows no value will come (`wanted` false), `body` runs alone and `result` is
+/// `None`.
 pub fn with_helper<T: Send + Sync, H: Send, R>(
     wanted: bool,
     at_most: Duration,
