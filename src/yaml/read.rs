@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 /// One node boundary or scalar of a document, as libyaml reports them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Event<'a> {
     /// A scalar's value; `plain` when it was written without quotes or `|` (only plain
     /// scalars are resolved to null, booleans and numbers).

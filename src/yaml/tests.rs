@@ -282,6 +282,14 @@ proptest::proptest! {
         scalar_same(&s);
     }
 
+    /// Any text: left to serde_yaml, or read as it reads it (the debug check inside
+    /// `documents` panics otherwise), and never a panic of the reader's own.
+    #[test]
+    fn any_text_is_read_as_serde_yaml_reads_it_or_left_to_it(s in YAMLISH) {
+        let _ = super::documents::<Value>(&s);
+        let _ = super::from_str::<BTreeMap<String, Option<String>>>(&s);
+    }
+
     #[test]
     fn any_value_serde_yaml_writes_reads_back_the_same(value in json_value()) {
         let text = serde_yaml::to_string(&value).expect("serialises");
@@ -290,6 +298,9 @@ proptest::proptest! {
         }
     }
 }
+
+/// Text of YAML's indicators, spaces, breaks and a few letters, digits and a non-ASCII one.
+const YAMLISH: &str = "([a-c0-9.~é]{0,3}[:#|>'\"\\ \n\\-\\[\\]{},!&*?]{0,2}){0,12}";
 
 /// JSON values with the keys and strings YAML quotes, indents and folds differently.
 fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
