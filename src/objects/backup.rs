@@ -102,16 +102,15 @@ pub fn cron_jobs(
         ("component", "backup"),
     ]);
     l.extend(catalog.platform.labels.clone());
-    let mut setting = Setting {
+    // Each snippet is rendered once, for every script that includes it.
+    let setting = Setting {
         catalog,
         env,
         backup,
         templates,
         labels: l,
-        login: String::new(),
+        login: minio_login(catalog, templates)?,
     };
-    // Each snippet is rendered once, for every script that includes it.
-    setting.login = setting.login()?;
     let client = setting.client(MYSQL_SECRETS.to_owned())?;
     let mut objects = catalog
         .databases()
@@ -134,20 +133,26 @@ fn secrets_of(db: &DatabaseView) -> String {
     format!("{MYSQL_SECRETS}/{}", db.prefix())
 }
 
+/// The backup script `name` (`templates/backup/<name>.sh.j2`).
+fn script(templates: &Templates, name: &str, context: &impl Serialize) -> Result<String> {
+    templates.text(&format!("backup/{name}.sh.j2"), context)
+}
+
+/// The snippet signing in to MinIO.
+fn minio_login(catalog: &Catalog, templates: &Templates) -> Result<String> {
+    script(
+        templates,
+        "minio-login",
+        &LoginContext {
+            minio_secrets: MINIO_SECRETS,
+            endpoint: format!("http://{MINIO}:{}", catalog.minio.api_port.get()),
+        },
+    )
+}
+
 impl Setting<'_> {
     fn script(&self, name: &str, context: &impl Serialize) -> Result<String> {
-        self.templates
-            .text(&format!("backup/{name}.sh.j2"), context)
-    }
-
-    fn login(&self) -> Result<String> {
-        self.script(
-            "minio-login",
-            &LoginContext {
-                minio_secrets: MINIO_SECRETS,
-                endpoint: format!("http://{MINIO}:{}", self.catalog.minio.api_port.get()),
-            },
-        )
+        script(self.templates, name, context)
     }
 
     fn client(&self, secrets: String) -> Result<String> {

@@ -24,13 +24,8 @@ use serde::de::DeserializeOwned;
 /// The one document of `text` as a `T`, or `None` when the text is not one document
 /// this reader reads or `T` refuses it (serde_yaml then tells why).
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
-    let (events, starts) = read::documents(text).ok()?;
-    if starts.len() != 1 {
-        return None;
-    }
-    #[cfg(debug_assertions)]
-    agrees_with_serde_yaml(text, &events, &starts);
-    document(&events)
+    let [document] = <[T; 1]>::try_from(documents(text)?).ok()?;
+    Some(document)
 }
 
 /// Every document of `text`, in order, as `T`s, or `None` as for [`from_str`].

@@ -619,6 +619,8 @@ impl<'a> Reader<'a> {
         let mut indent = None;
         // Empty lines seen since the last content line: kept only if content follows.
         let mut empty = 0;
+        // The deepest empty line: none may be deeper than the content.
+        let mut deepest = 0;
         let mut line = self.pos;
         while line < self.bytes.len() {
             let end = self.line_end(line);
@@ -630,6 +632,7 @@ impl<'a> Reader<'a> {
                 if indent.is_some_and(|indent| spaces > indent) {
                     return Err(Unsupported);
                 }
+                deepest = deepest.max(spaces);
                 empty += 1;
                 line = self.next_line_start(end);
                 continue;
@@ -638,7 +641,7 @@ impl<'a> Reader<'a> {
             if spaces < indent {
                 break;
             }
-            if indent <= parent || end == self.bytes.len() {
+            if indent <= parent || deepest > indent || end == self.bytes.len() {
                 return Err(Unsupported);
             }
             for _ in 0..empty {
@@ -649,15 +652,7 @@ impl<'a> Reader<'a> {
             value.push('\n');
             line = end + 1;
         }
-        let Some(indent) = indent else {
-            return Err(Unsupported);
-        };
-        // The empty lines before the first content line must not be deeper than it.
-        if self.text[self.pos..]
-            .lines()
-            .take_while(|l| l.bytes().all(|b| b == b' '))
-            .any(|l| l.len() > indent)
-        {
+        if indent.is_none() {
             return Err(Unsupported);
         }
         if strip {

@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::path::Path;
 
-/// serde_yaml's documents of `text` as JSON values.
-fn serde_yaml_documents(text: &str) -> Vec<Value> {
+/// serde_yaml's documents of `text` as JSON values, or `None` when it refuses one.
+fn serde_yaml_documents(text: &str) -> Option<Vec<Value>> {
     serde_yaml::Deserializer::from_str(text)
-        .map(|d| Value::deserialize(d).unwrap_or_else(|e| panic!("{e}\n{text}")))
-        .collect()
+        .map(Value::deserialize)
+        .collect::<Result<_, _>>()
+        .ok()
 }
 
 /// Reads `text` quickly (it must be within the subset) and compares with serde_yaml.
@@ -32,10 +33,11 @@ fn same(text: &str) {
             &prefix[prefix.len().saturating_sub(600)..]
         );
     }
-    let slow: Result<Vec<Value>, _> = serde_yaml::Deserializer::from_str(text)
-        .map(Value::deserialize)
-        .collect();
-    assert_eq!(super::documents::<Value>(text), slow.ok(), "{text}");
+    assert_eq!(
+        super::documents::<Value>(text),
+        serde_yaml_documents(text),
+        "{text}"
+    );
 }
 
 #[test]
@@ -294,7 +296,7 @@ proptest::proptest! {
     fn any_value_serde_yaml_writes_reads_back_the_same(value in json_value()) {
         let text = serde_yaml::to_string(&value).expect("serialises");
         if let Some(quick) = super::documents::<Value>(&text) {
-            proptest::prop_assert_eq!(quick, serde_yaml_documents(&text));
+            proptest::prop_assert_eq!(Some(quick), serde_yaml_documents(&text));
         }
     }
 }
