@@ -144,7 +144,11 @@ pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitSt
                 }
             };
             let dir = dir.clone().unwrap_or_else(default);
-            let files = Platform::tree_files(root)?;
+            let compare = write::Compare {
+                out_dir: &dir,
+                diffs: *check,
+            };
+            let files = Platform::tree_files_with(root, |path, text| compare.file(path, text))?;
             if *check {
                 let drift = write::check(&dir, &files)?;
                 if !drift.is_empty() {

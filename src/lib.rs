@@ -72,17 +72,50 @@ fn folder_files(k: &tree::Kustomization) -> Vec<(PathBuf, String)> {
     files
 }
 
-/// Emits `file` of the kustomization folder `dir` into `files`, and keeps it in `list`
-/// without its objects (all `kustomization.yaml` needs is its path).
-fn emit_file(
-    files: &mut Vec<(PathBuf, String)>,
-    dir: &str,
-    list: &mut Vec<tree::File>,
-    mut file: tree::File,
-) {
-    files.push(write::file(dir, &file));
-    file.objects = Vec::new();
-    list.push(file);
+/// Emits the resource files of one kustomization folder to `put` as they are rendered,
+/// a file rendered in runs ([`objects::in_runs`]) as one, and lists each without its
+/// objects (all `kustomization.yaml` needs is its path).
+struct Emitter<'d> {
+    dir: &'d str,
+    files: Vec<tree::File>,
+    /// The YAML stream of the last file, so far.
+    stream: String,
+}
+
+impl<'d> Emitter<'d> {
+    fn new(dir: &'d str) -> Self {
+        Emitter {
+            dir,
+            files: Vec::new(),
+            stream: String::new(),
+        }
+    }
+
+    fn emit(&mut self, file: tree::File, put: &mut impl FnMut((PathBuf, String))) {
+        let stream = emit::stream(&file.objects);
+        if self.files.last().is_some_and(|last| last.path == file.path) {
+            if !self.stream.is_empty() && !stream.is_empty() {
+                self.stream.push_str("---\n");
+            }
+            self.stream.push_str(&stream);
+            return;
+        }
+        self.flush(put);
+        self.stream = stream;
+        self.files.push(tree::File::new(file.path, Vec::new()));
+    }
+
+    fn flush(&mut self, put: &mut impl FnMut((PathBuf, String))) {
+        if let Some(last) = self.files.last() {
+            put(write::stream_file(self.dir, &last.path, &self.stream));
+        }
+    }
+
+    /// The files emitted, the last one put out too.
+    fn finish(mut self, put: &mut impl FnMut((PathBuf, String))) -> Vec<tree::File> {
+        self.flush(put);
+        self.files
+    }
 }
 
 /// The objects of environment `env` in accumulation order, each handed to `keep` as
@@ -115,7 +148,7 @@ fn environment_files<'a>(
 }
 
 /// The value of `cell`, made by `make` if it has none.
-fn init<T>(cell: &OnceLock<T>, make: impl FnOnce() -> Result<T>) -> Result<&T> {
+pub(crate) fn init<T>(cell: &OnceLock<T>, make: impl FnOnce() -> Result<T>) -> Result<&T> {
     if let Some(value) = cell.get() {
         return Ok(value);
     }
@@ -269,10 +302,20 @@ impl Platform {
         )
     }
 
-    /// Every file `platgen write` generates, by path under the tree root. The parts of
-    /// the tree (`base`, each overlay, the components) are rendered side by side on every
-    /// core, one file at a time: only text is kept.
+    /// Every file `platgen write` generates, by path under the tree root, with its text.
     pub fn tree_files(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
+        Self::tree_files_with(root, |_, text| text)
+    }
+
+    /// Every file `platgen write` generates, by path under the tree root, as `each` makes
+    /// it of the file's path and text. The parts of the tree (`base`, each overlay, the
+    /// components) are rendered side by side on every core, one file at a time, and each
+    /// file goes to `each` on the thread that rendered it, as soon as it is: only what
+    /// `each` returns is kept.
+    pub fn tree_files_with<T: Send>(
+        root: &Path,
+        each: impl Fn(&Path, String) -> T + Sync,
+    ) -> Result<BTreeMap<PathBuf, T>> {
         let project = model::Project::load(root)?;
         let templates = template::Templates::load(root)?;
         let catalog = &project.catalog;
@@ -286,17 +329,23 @@ impl Platform {
             .chain([Part::Components]);
         let rendered = parallel::map(parts, |part| {
             let mut files = Vec::new();
+            let mut put = |(path, text): (PathBuf, String)| {
+                let made = each(&path, text);
+                files.push((path, made));
+            };
             match part {
                 Part::Base => {
                     let mut k = tree::Kustomization {
                         dir: objects::BASE.into(),
                         ..Default::default()
                     };
+                    let mut resources = Emitter::new(&k.dir);
                     objects::in_order(objects::base_files(catalog, &templates), &mut |file| {
-                        emit_file(&mut files, &k.dir, &mut k.resources, file);
+                        resources.emit(file, &mut put);
                         Ok(())
                     })?;
-                    files.push(write::kustomization_file(&k));
+                    k.resources = resources.finish(&mut put);
+                    put(write::kustomization_file(&k));
                 }
                 Part::Overlay(env) if env.layout == descriptor::Layout::Hydrated => {
                     let documents = environment_objects(catalog, env, &templates, |object| {
@@ -310,26 +359,30 @@ impl Platform {
                                 .write(&mut stream, run.iter().map(tree::Document::text)))
                             .expect("writing into memory cannot fail");
                             let stream = String::from_utf8(stream).expect("platgen emits UTF-8");
-                            files.push(write::stream_file(&k.dir, &file.path, &stream));
+                            put(write::stream_file(&k.dir, &file.path, &stream));
                         }
-                        files.push(write::kustomization_file(&k));
+                        put(write::kustomization_file(&k));
                     }
                 }
                 Part::Overlay(env) => {
                     let mut k = objects::overlay_kustomization(catalog, env);
+                    let mut patches = Emitter::new(&k.dir);
                     for patch in objects::overlay_patches(catalog, env) {
-                        emit_file(&mut files, &k.dir, &mut k.patches, patch);
+                        patches.emit(patch, &mut put);
                     }
-                    let resources = objects::overlay_resources(catalog, env, &templates);
-                    objects::in_order(resources, &mut |file| {
-                        emit_file(&mut files, &k.dir, &mut k.resources, file);
+                    k.patches = patches.finish(&mut put);
+                    let mut resources = Emitter::new(&k.dir);
+                    let jobs = objects::overlay_resources(catalog, env, &templates);
+                    objects::in_order(jobs, &mut |file| {
+                        resources.emit(file, &mut put);
                         Ok(())
                     })?;
-                    files.push(write::kustomization_file(&k));
+                    k.resources = resources.finish(&mut put);
+                    put(write::kustomization_file(&k));
                 }
                 Part::Components => {
                     for k in components::kustomizations(&project, &templates)? {
-                        files.extend(folder_files(&k));
+                        folder_files(&k).into_iter().for_each(&mut put);
                     }
                 }
             }

@@ -29,6 +29,15 @@ impl File {
     }
 }
 
+/// Adds `file` to the files of a kustomization, as the rest of the last one when it has
+/// the same path (a file rendered in runs, [`crate::objects::in_runs`]).
+pub fn push_file(files: &mut Vec<File>, file: File) {
+    match files.last_mut() {
+        Some(last) if last.path == file.path => last.objects.extend(file.objects),
+        _ => files.push(file),
+    }
+}
+
 /// `images:` entry: every container image named `name` gets `new_tag`.
 #[derive(Debug, Clone)]
 pub struct ImageTag {

@@ -151,29 +151,95 @@ fn existing_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// Whether the file at `path` starts with the [`MARKER`] (reads only that much).
 fn is_generated(path: &Path) -> bool {
-    fs::read(path).is_ok_and(|bytes| bytes.starts_with(MARKER.as_bytes()))
+    use std::io::Read;
+    let mut start = [0; MARKER.len()];
+    fs::File::open(path).is_ok_and(|mut f| f.read_exact(&mut start).is_ok())
+        && start == MARKER.as_bytes()
 }
 
-/// Compares the tree on disk with the generated files, writing nothing.
-pub fn check(out_dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Drift> {
-    let mut drift = Drift::default();
-    for (path, content) in files {
-        match fs::read_to_string(out_dir.join(path)) {
-            Ok(current) if &current == content => {}
-            Ok(current) => {
-                let label = out_dir.join(path).display().to_string();
-                let diff = similar::TextDiff::from_lines(&current, content)
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(
-                        &format!("{label} (on disk)"),
-                        &format!("{label} (generated)"),
-                    )
-                    .to_string();
-                drift.changed.push((path.clone(), diff));
+/// A generated file as it compares with the tree on disk. Only a file that differs keeps
+/// its content: comparing each file as soon as it is rendered, a run over a current tree
+/// holds one file's text at a time.
+#[derive(Debug)]
+pub enum State {
+    /// The file on disk holds exactly this content.
+    Current,
+    /// The file on disk differs: the new content, the unified diff from the file on disk
+    /// (empty unless asked for), and whether that file carries the marker (platgen's to
+    /// replace).
+    Changed {
+        content: String,
+        diff: String,
+        generated: bool,
+    },
+    /// No file there (or a folder).
+    Missing(String),
+}
+
+/// Compares generated files with the tree `out_dir`, one at a time, from any thread.
+pub struct Compare<'a> {
+    pub out_dir: &'a Path,
+    /// Whether a changed file gets its diff (`write --check` prints them).
+    pub diffs: bool,
+}
+
+impl Compare<'_> {
+    /// The state of the generated file `path` (relative to the tree) holding `content`.
+    pub fn file(&self, path: &Path, content: String) -> State {
+        use std::io::ErrorKind::{IsADirectory, NotFound};
+        let on_disk = self.out_dir.join(path);
+        let current = match fs::read(&on_disk) {
+            Ok(current) => current,
+            // A folder where the file goes: writing it fails, naming the file.
+            Err(e) if matches!(e.kind(), NotFound | IsADirectory) => {
+                return State::Missing(content);
             }
-            Err(_) => drift.missing.push(path.clone()),
+            // Not platgen's to overwrite unless it can tell the file is its own.
+            Err(e) => {
+                return State::Changed {
+                    content,
+                    diff: format!("{}: cannot be read: {e}\n", on_disk.display()),
+                    generated: false,
+                };
+            }
+        };
+        if current == content.as_bytes() {
+            return State::Current;
+        }
+        let diff = if self.diffs {
+            let label = on_disk.display().to_string();
+            similar::TextDiff::from_lines(&*String::from_utf8_lossy(&current), &content)
+                .unified_diff()
+                .context_radius(3)
+                .header(
+                    &format!("{label} (on disk)"),
+                    &format!("{label} (generated)"),
+                )
+                .to_string()
+        } else {
+            String::new()
+        };
+        State::Changed {
+            content,
+            diff,
+            generated: current.starts_with(MARKER.as_bytes()),
+        }
+    }
+}
+
+/// Every generated file, compared with the tree on disk.
+pub type Compared = BTreeMap<PathBuf, State>;
+
+/// How the tree on disk differs from the generated files, writing nothing.
+pub fn check(out_dir: &Path, files: &Compared) -> Result<Drift> {
+    let mut drift = Drift::default();
+    for (path, state) in files {
+        match state {
+            State::Current => {}
+            State::Changed { diff, .. } => drift.changed.push((path.clone(), diff.clone())),
+            State::Missing(_) => drift.missing.push(path.clone()),
         }
     }
     for path in existing_files(out_dir)? {
@@ -186,16 +252,24 @@ pub fn check(out_dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Drift>
 
 /// Writes the tree: unchanged files keep their inode and timestamps, hand-written files
 /// stay, stale generated files go, and the switch to the new tree is one step (see
-/// `staging`). What earlier runs killed midway left behind goes first.
+/// `staging`). What earlier runs killed midway left behind goes first (a staging
+/// folder is never one of the files compared).
 /// Returns the drift that was repaired (empty: nothing was touched).
-pub fn write(out_dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Drift> {
+pub fn write(out_dir: &Path, files: &Compared) -> Result<Drift> {
     staging::remove_stale(staging::parent_of(out_dir));
     staging::remove_stale(out_dir);
     let drift = check(out_dir, files)?;
-    for path in existing_files(out_dir)? {
-        if files.contains_key(&path) && !is_generated(&out_dir.join(&path)) {
-            return Err(Error::HandWritten(out_dir.join(path)));
-        }
+    let hand_written = files.iter().find(|(_, state)| {
+        matches!(
+            state,
+            State::Changed {
+                generated: false,
+                ..
+            }
+        )
+    });
+    if let Some((path, _)) = hand_written {
+        return Err(Error::HandWritten(out_dir.join(path)));
     }
     if drift.is_empty() {
         return Ok(drift);
@@ -207,8 +281,7 @@ pub fn write(out_dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Drift>
 /// Fills the staging folder: hand-written and unchanged files linked from the current
 /// tree, new and changed files written. Errors name the file of the tree, not its
 /// staged copy.
-fn stage(out_dir: &Path, staging: &Path, files: &BTreeMap<PathBuf, String>) -> Result<()> {
-    let mut kept = std::collections::BTreeSet::new();
+fn stage(out_dir: &Path, staging: &Path, files: &Compared) -> Result<()> {
     let err = |path: &Path| {
         let path = out_dir.join(path);
         move |source| Error::Write { path, source }
@@ -216,7 +289,7 @@ fn stage(out_dir: &Path, staging: &Path, files: &BTreeMap<PathBuf, String>) -> R
     for path in existing_files(out_dir)? {
         let current = out_dir.join(&path);
         let keep = match files.get(&path) {
-            Some(content) => fs::read_to_string(&current).is_ok_and(|c| &c == content),
+            Some(state) => matches!(state, State::Current),
             None => !is_generated(&current),
         };
         if keep {
@@ -225,10 +298,12 @@ fn stage(out_dir: &Path, staging: &Path, files: &BTreeMap<PathBuf, String>) -> R
                 .and_then(|()| fs::hard_link(&current, &target))
                 .or_else(|_| fs::copy(&current, &target).map(|_| ()))
                 .map_err(err(&path))?;
-            kept.insert(path);
         }
     }
-    for (path, content) in files.iter().filter(|(p, _)| !kept.contains(*p)) {
+    for (path, state) in files {
+        let (State::Changed { content, .. } | State::Missing(content)) = state else {
+            continue;
+        };
         let target = staging.join(path);
         create_parent(&target)
             .and_then(|()| fs::write(&target, content))

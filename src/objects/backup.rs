@@ -88,43 +88,63 @@ struct ScriptContext<'a> {
     source_data: bool,
 }
 
-pub fn cron_jobs(
-    catalog: &Catalog,
-    env: &EnvironmentFile,
-    templates: &Templates,
-) -> Result<Vec<Object>> {
+/// The databases whose dump CronJobs one run of [`cron_jobs`] renders.
+const DUMPS_PER_RUN: usize = 64;
+
+/// The backup CronJobs of `env` (none without backups), in runs ([`super::Run`]): the
+/// dump CronJobs of [`DUMPS_PER_RUN`] databases at a time, then the restore test,
+/// binary-log shipping and the backup pods' NetworkPolicies. The runs share the
+/// snippets every script includes, rendered once by the first run that needs them.
+pub fn cron_jobs<'a>(
+    catalog: &'a Catalog,
+    env: &'a EnvironmentFile,
+    templates: &'a Templates,
+) -> Vec<super::Run<'a>> {
     let Some(backup) = &env.storage.backup else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    let mut l = labels([
-        ("app", BACKUP_APP),
-        ("app.kubernetes.io/part-of", catalog.platform.name.as_str()),
-        ("component", "backup"),
-    ]);
-    l.extend(catalog.platform.labels.clone());
-    // Each snippet is rendered once, for every script that includes it.
-    let setting = Setting {
-        catalog,
-        env,
-        backup,
-        templates,
-        labels: l,
-        login: minio_login(catalog, templates)?,
+    // Each run's (setting, client-options snippet): the first run to need it renders it.
+    let shared = std::sync::Arc::new(std::sync::OnceLock::new());
+    let setting = move || {
+        let mut l = labels([
+            ("app", BACKUP_APP),
+            ("app.kubernetes.io/part-of", catalog.platform.name.as_str()),
+            ("component", "backup"),
+        ]);
+        l.extend(catalog.platform.labels.clone());
+        let setting = Setting {
+            catalog,
+            env,
+            backup,
+            templates,
+            labels: l,
+            login: minio_login(catalog, templates)?,
+        };
+        let client = setting.client(MYSQL_SECRETS.to_owned())?;
+        Ok((setting, client))
     };
-    let client = setting.client(MYSQL_SECRETS.to_owned())?;
-    let mut objects = catalog
-        .databases()
-        .map(|db| setting.dump(&db, &client))
-        .collect::<Result<Vec<_>>>()?;
-    let databases = setting.databases()?;
-    objects.push(setting.restore_test(&databases)?);
-    if backup.point_in_time.is_some() {
-        objects.push(setting.binlog_shipping(&databases)?);
+    let databases: Vec<_> = catalog.databases().collect();
+    let mut runs: Vec<super::Run<'a>> = Vec::new();
+    for chunk in databases.chunks(DUMPS_PER_RUN) {
+        let (chunk, shared) = (chunk.to_vec(), shared.clone());
+        runs.push(Box::new(move || {
+            let (setting, client) = crate::init(&shared, setting)?;
+            chunk.iter().map(|db| setting.dump(db, client)).collect()
+        }));
     }
-    // The backup pods exist only where backups run, and so does their policy.
-    let servers = env.data_layer.mysql.mode != crate::descriptor::MysqlMode::InnodbCluster;
-    objects.extend(super::network::backup_policies(catalog, servers));
-    Ok(objects)
+    runs.push(Box::new(move || {
+        let (setting, _) = crate::init(&shared, setting)?;
+        let databases = setting.databases()?;
+        let mut objects = vec![setting.restore_test(&databases)?];
+        if backup.point_in_time.is_some() {
+            objects.push(setting.binlog_shipping(&databases)?);
+        }
+        // The backup pods exist only where backups run, and so does their policy.
+        let servers = env.data_layer.mysql.mode != crate::descriptor::MysqlMode::InnodbCluster;
+        objects.extend(super::network::backup_policies(catalog, servers));
+        Ok(objects)
+    }));
+    runs
 }
 
 /// `/run/secrets/mysql/<prefix>`: where a multi-database pod mounts one database's

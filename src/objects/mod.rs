@@ -181,7 +181,7 @@ pub fn hydrated_files<T>(
 fn base(catalog: &Catalog, templates: &Templates) -> Result<Kustomization> {
     let mut resources = Vec::new();
     in_order(base_files(catalog, templates), &mut |file| {
-        resources.push(file);
+        crate::tree::push_file(&mut resources, file);
         Ok(())
     })?;
     Ok(Kustomization {
@@ -226,6 +226,18 @@ fn unless_empty<'a>(
     })
 }
 
+/// The rendering of one run of a file's objects ([`in_runs`]).
+pub type Run<'a> = Box<dyn FnOnce() -> Result<Vec<crate::object::Object>> + Send + 'a>;
+
+/// A resource file rendered in runs of objects, one job each, that follow one another
+/// in the file (left out when they hold nothing): no job holds more than its run's
+/// objects, where one job would hold the whole of a large catalog's largest file.
+/// Whoever lays the jobs' files out joins consecutive files of one path
+/// ([`crate::tree::push_file`]).
+fn in_runs<'a>(path: &'a str, runs: Vec<Run<'a>>) -> impl Iterator<Item = FileJob<'a>> {
+    runs.into_iter().map(move |run| unless_empty(path, run))
+}
+
 /// The resource files of `base/`, in order.
 pub fn base_files<'a>(catalog: &'a Catalog, templates: &'a Templates) -> Vec<FileJob<'a>> {
     let mut jobs = vec![
@@ -253,9 +265,10 @@ pub fn base_files<'a>(catalog: &'a Catalog, templates: &'a Templates) -> Vec<Fil
         let path = format!("workloads/{}.yaml", view.service.name);
         jobs.push(file(path, move || Ok(workloads::workload(catalog, &view))));
     }
-    jobs.push(file("security/network-policies.yaml", || {
-        Ok(network::policies(catalog))
-    }));
+    jobs.extend(in_runs(
+        "security/network-policies.yaml",
+        network::policies(catalog),
+    ));
     jobs.push(file("ingress/middlewares.yaml", || {
         security::middlewares(catalog, templates)
     }));
@@ -271,7 +284,7 @@ fn overlay(
     let mut k = overlay_kustomization(catalog, env);
     k.patches = overlay_patches(catalog, env);
     in_order(overlay_resources(catalog, env, templates), &mut |file| {
-        k.resources.push(file);
+        crate::tree::push_file(&mut k.resources, file);
         Ok(())
     })?;
     Ok(k)
@@ -448,9 +461,10 @@ pub fn overlay_resources<'a>(
     jobs.push(unless_empty("data-layer.yaml", || {
         data_layer::objects(catalog, env, templates)
     }));
-    jobs.push(unless_empty("backups.yaml", || {
-        backup::cron_jobs(catalog, env, templates)
-    }));
+    jobs.extend(in_runs(
+        "backups.yaml",
+        backup::cron_jobs(catalog, env, templates),
+    ));
     jobs
 }
 

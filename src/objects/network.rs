@@ -134,12 +134,54 @@ fn workloads(catalog: &Catalog) -> Vec<String> {
 }
 
 /// `default-deny-all`, `allow-dns`, the ACME solver's, and one `<workload>-traffic`
-/// policy per workload.
-pub fn policies(catalog: &Catalog) -> Vec<Object> {
+/// policy per workload, in runs ([`super::Run`]) of [`POLICIES_PER_RUN`] workloads.
+pub fn policies(catalog: &Catalog) -> Vec<super::Run<'_>> {
+    // Each workload's flows (indices into `flows`, in flow order), made once by the first
+    // run: one pass instead of a scan per workload.
+    type Index = (Vec<Flow>, HashMap<String, (Vec<usize>, Vec<usize>)>);
+    let shared: std::sync::Arc<std::sync::OnceLock<Index>> = Default::default();
+    let index = move || {
+        let flows = flows(catalog);
+        let mut by_workload: HashMap<String, (Vec<usize>, Vec<usize>)> = HashMap::new();
+        for (i, f) in flows.iter().enumerate() {
+            if let Peer::Local(app) = &f.to {
+                by_workload.entry(app.clone()).or_default().0.push(i);
+            }
+            if let Peer::Local(app) = &f.from {
+                by_workload.entry(app.clone()).or_default().1.push(i);
+            }
+        }
+        (flows, by_workload)
+    };
+    let mut runs: Vec<super::Run> = vec![Box::new(move || Ok(catch_all(catalog)))];
+    for chunk in workloads(catalog).chunks(POLICIES_PER_RUN) {
+        let (chunk, shared) = (chunk.to_vec(), shared.clone());
+        runs.push(Box::new(move || {
+            let (flows, by_workload) = shared.get_or_init(index);
+            let of = |indices: &[usize]| indices.iter().map(|&i| &flows[i]).collect::<Vec<_>>();
+            Ok(chunk
+                .iter()
+                .map(|workload| {
+                    let (into, out_of) = by_workload
+                        .get(workload.as_str())
+                        .map_or((Vec::new(), Vec::new()), |(i, o)| (of(i), of(o)));
+                    workload_policy(catalog, &into, &out_of, workload)
+                })
+                .collect())
+        }));
+    }
+    runs
+}
+
+/// The workloads whose NetworkPolicies one run of [`policies`] renders.
+const POLICIES_PER_RUN: usize = 128;
+
+/// The policies of every pod: `default-deny-all`, `allow-dns` and the ACME solver's.
+fn catch_all(catalog: &Catalog) -> Vec<Object> {
     let mut l = labels([("app.kubernetes.io/part-of", catalog.platform.name.as_str())]);
     l.extend(catalog.platform.labels.clone());
     let all_pods = LabelSelector::default();
-    let mut objects = vec![
+    vec![
         object(&NetworkPolicy {
             metadata: meta("default-deny-all", &l),
             spec: Some(NetworkPolicySpec {
@@ -164,26 +206,8 @@ pub fn policies(catalog: &Catalog) -> Vec<Object> {
                 ..Default::default()
             }),
         }),
-    ];
-    objects.push(acme_solver_policy(catalog, &l));
-    let flows = flows(catalog);
-    // Each workload's flows, in flow order: one pass instead of a scan per workload.
-    let mut by_workload: HashMap<&str, (Vec<&Flow>, Vec<&Flow>)> = HashMap::new();
-    for f in &flows {
-        if let Peer::Local(app) = &f.to {
-            by_workload.entry(app).or_default().0.push(f);
-        }
-        if let Peer::Local(app) = &f.from {
-            by_workload.entry(app).or_default().1.push(f);
-        }
-    }
-    for workload in workloads(catalog) {
-        let (into, out_of) = by_workload
-            .get(workload.as_str())
-            .map_or((&[][..], &[][..]), |(i, o)| (&i[..], &o[..]));
-        objects.push(workload_policy(catalog, into, out_of, &workload));
-    }
-    objects
+        acme_solver_policy(catalog, &l),
+    ]
 }
 
 /// `acme-http01-solver`: the ACME server's challenge reaches cert-manager's solver pods
