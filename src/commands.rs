@@ -144,9 +144,10 @@ pub fn run(root: &Path, request: &Request, out: &mut dyn Write) -> Result<ExitSt
                 }
             };
             let dir = dir.clone().unwrap_or_else(default);
-            let compare = write::Compare {
-                out_dir: &dir,
-                diffs: *check,
+            let compare = if *check {
+                write::Compare::check(&dir)
+            } else {
+                write::Compare::write(&dir)
             };
             let files = Platform::tree_files_with(root, |path, text| compare.file(path, text))?;
             if *check {

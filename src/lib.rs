@@ -324,8 +324,14 @@ impl Platform {
             Overlay(&'a descriptor::EnvironmentFile),
             Components,
         }
-        let parts = std::iter::once(Part::Base)
-            .chain(project.environments.iter().map(Part::Overlay))
+        // The largest first, so that the threads finish together: a hydrated overlay
+        // renders base's objects and its own, base the objects of every environment.
+        let hydrated =
+            |env: &&descriptor::EnvironmentFile| env.layout == descriptor::Layout::Hydrated;
+        let (whole, patched): (Vec<_>, Vec<_>) = project.environments.iter().partition(hydrated);
+        let parts = (whole.into_iter().map(Part::Overlay))
+            .chain([Part::Base])
+            .chain(patched.into_iter().map(Part::Overlay))
             .chain([Part::Components]);
         let rendered = parallel::map(parts, |part| {
             let mut files = Vec::new();

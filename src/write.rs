@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// First line of every generated file: what marks a file as platgen's to replace or delete.
 pub const MARKER: &str =
@@ -160,8 +161,9 @@ fn is_generated(path: &Path) -> bool {
 }
 
 /// A generated file as it compares with the tree on disk. Only a file that differs keeps
-/// its content: comparing each file as soon as it is rendered, a run over a current tree
-/// holds one file's text at a time.
+/// its content, and `write` puts that on disk at once ([`Compare::write`]): comparing
+/// each file as soon as it is rendered, a run holds one file's text at a time whatever
+/// the size of the tree.
 #[derive(Debug)]
 pub enum State {
     /// The file on disk holds exactly this content.
@@ -170,44 +172,107 @@ pub enum State {
     /// (empty unless asked for), and whether that file carries the marker (platgen's to
     /// replace).
     Changed {
-        content: String,
+        content: Content,
         diff: String,
         generated: bool,
     },
     /// No file there (or a folder).
-    Missing(String),
+    Missing(Content),
+}
+
+/// Where the new content of a file that differs is.
+#[derive(Debug)]
+pub enum Content {
+    /// Written into this run's scratch folder, at this path.
+    Written(PathBuf),
+    /// In memory: the scratch folder could not be made or written.
+    Text(String),
+    /// Not kept (`write --check` writes nothing).
+    Dropped,
 }
 
 /// Compares generated files with the tree `out_dir`, one at a time, from any thread.
 pub struct Compare<'a> {
-    pub out_dir: &'a Path,
+    out_dir: &'a Path,
     /// Whether a changed file gets its diff (`write --check` prints them).
-    pub diffs: bool,
+    diffs: bool,
+    /// Where `write` puts the files that differ as they come, made for the first one
+    /// (`None` inside: it could not be); none for `write --check`.
+    scratch: Option<OnceLock<Option<staging::Scratch>>>,
 }
 
-impl Compare<'_> {
+impl<'a> Compare<'a> {
+    /// For `write --check`: the diff of each file that differs, no content kept.
+    pub fn check(out_dir: &'a Path) -> Self {
+        Compare {
+            out_dir,
+            diffs: true,
+            scratch: None,
+        }
+    }
+
+    /// For `write`: the content of each file that differs written beside the tree at
+    /// once, in a staging folder of this run's ([`staging::Scratch`], removed when this
+    /// is dropped), from where [`write`] links it into the new tree.
+    pub fn write(out_dir: &'a Path) -> Self {
+        Compare {
+            out_dir,
+            diffs: false,
+            scratch: Some(OnceLock::new()),
+        }
+    }
+
+    /// `content`, kept as this comparison keeps what differs.
+    fn keep(&self, path: &Path, content: String) -> Content {
+        let Some(scratch) = &self.scratch else {
+            return Content::Dropped;
+        };
+        let Some(scratch) = scratch.get_or_init(|| staging::Scratch::create(self.out_dir).ok())
+        else {
+            return Content::Text(content);
+        };
+        let written = scratch.dir().join(path);
+        match create_parent(&written).and_then(|()| fs::write(&written, &content)) {
+            Ok(()) => Content::Written(written),
+            Err(_) => Content::Text(content),
+        }
+    }
+
     /// The state of the generated file `path` (relative to the tree) holding `content`.
+    /// A file of the same length is compared as it is read, a block at a time, without
+    /// holding it.
     pub fn file(&self, path: &Path, content: String) -> State {
         use std::io::ErrorKind::{IsADirectory, NotFound};
         let on_disk = self.out_dir.join(path);
-        let current = match fs::read(&on_disk) {
-            Ok(current) => current,
+        let same = fs::File::open(&on_disk).and_then(|mut file| {
+            if file.metadata()?.len() != content.len() as u64 {
+                return Ok(false);
+            }
+            same_bytes(&mut file, content.as_bytes())
+        });
+        match same {
+            Ok(true) => return State::Current,
+            Ok(false) => {}
             // A folder where the file goes: writing it fails, naming the file.
             Err(e) if matches!(e.kind(), NotFound | IsADirectory) => {
-                return State::Missing(content);
+                return State::Missing(self.keep(path, content));
+            }
+            Err(_) => {}
+        }
+        let current = match fs::read(&on_disk) {
+            Ok(current) => current,
+            Err(e) if matches!(e.kind(), NotFound | IsADirectory) => {
+                return State::Missing(self.keep(path, content));
             }
             // Not platgen's to overwrite unless it can tell the file is its own.
             Err(e) => {
                 return State::Changed {
-                    content,
+                    content: self.keep(path, content),
                     diff: format!("{}: cannot be read: {e}\n", on_disk.display()),
                     generated: false,
                 };
             }
         };
-        if current == content.as_bytes() {
-            return State::Current;
-        }
         let diff = if self.diffs {
             let label = on_disk.display().to_string();
             similar::TextDiff::from_lines(&*String::from_utf8_lossy(&current), &content)
@@ -222,9 +287,29 @@ impl Compare<'_> {
             String::new()
         };
         State::Changed {
-            content,
+            content: self.keep(path, content),
             diff,
             generated: current.starts_with(MARKER.as_bytes()),
+        }
+    }
+}
+
+/// Whether what is left to read of `file` is `expected`.
+fn same_bytes(file: &mut fs::File, mut expected: &[u8]) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut block = vec![0; 64 * 1024];
+    loop {
+        let n = match file.read(&mut block) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(expected.is_empty());
+        }
+        match expected.split_at_checked(n) {
+            Some((read, rest)) if read == &block[..n] => expected = rest,
+            _ => return Ok(false),
         }
     }
 }
@@ -306,7 +391,12 @@ fn stage(out_dir: &Path, staging: &Path, files: &Compared) -> Result<()> {
         };
         let target = staging.join(path);
         create_parent(&target)
-            .and_then(|()| fs::write(&target, content))
+            .and_then(|()| match content {
+                Content::Written(written) => fs::hard_link(written, &target)
+                    .or_else(|_| fs::copy(written, &target).map(|_| ())),
+                Content::Text(text) => fs::write(&target, text),
+                Content::Dropped => unreachable!("write keeps what it writes"),
+            })
             .map_err(err(path))?;
     }
     Ok(())

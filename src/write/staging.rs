@@ -165,6 +165,26 @@ pub fn remove_stale(dir: &Path) {
     }
 }
 
+/// A staging folder of this run's beside the tree `out_dir` (locked, and removed with
+/// its lock file when dropped, as every staging folder): where `write` puts the files it
+/// generates as they come, before it stages the new tree from them.
+pub struct Scratch(Staging);
+
+impl Scratch {
+    pub fn create(out_dir: &Path) -> Result<Scratch> {
+        let parent = parent_of(out_dir);
+        fs::create_dir_all(parent).map_err(|source| Error::Write {
+            path: parent.to_owned(),
+            source,
+        })?;
+        Staging::create(parent, out_dir).map(Scratch)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.0.dir
+    }
+}
+
 /// The folder `out_dir` sits in (`.` for a bare name).
 pub fn parent_of(out_dir: &Path) -> &Path {
     out_dir

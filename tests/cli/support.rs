@@ -222,3 +222,19 @@ pub fn with_stdin(command: &mut Command, input: &str) -> std::io::Result<Output>
         .write_all(input.as_bytes())?;
     child.wait_with_output()
 }
+
+/// How platgen names its staging folders and lock files.
+pub const STAGING: &str = ".platgen-staging-";
+
+/// Entries of `dir` named like platgen's staging folders and lock files.
+pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(STAGING))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}

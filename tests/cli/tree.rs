@@ -2,7 +2,7 @@
 //! kustomize, owned by one Application per object, written safely.
 
 use crate::scale::grow_catalog_to;
-use crate::support::{Scratch, diff, repo, run_in, skip};
+use crate::support::{Scratch, diff, leftovers, repo, run_in, skip};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -399,6 +399,8 @@ fn hand_written_files_are_never_overwritten_or_deleted() {
         project.read("k8s/base/namespace.yaml"),
         "apiVersion: v1\nkind: Namespace\n"
     );
+    // What it had written of the new tree before it found the file goes with it.
+    assert_eq!(leftovers(project.path()), Vec::<std::path::PathBuf>::new());
     std::fs::remove_file(project.path().join("k8s/base/namespace.yaml")).expect("rm");
     project.edit("environments/staging.yaml", "replicas: 2", "replicas: 3");
     project.run(&["write"]).code(0);
@@ -426,12 +428,10 @@ fn a_failure_part_way_leaves_the_old_tree() {
         "tree changed by a failed write"
     );
     assert_ne!(before, with_blocker);
-    let leftovers: Vec<_> = std::fs::read_dir(project.path())
-        .expect("ls")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".platgen"))
-        .collect();
-    assert!(leftovers.is_empty(), "staging folder left behind");
+    assert!(
+        leftovers(project.path()).is_empty(),
+        "staging folder left behind"
+    );
 }
 
 #[test]

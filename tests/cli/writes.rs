@@ -3,7 +3,7 @@
 //! entirely new, and nothing of platgen's is left behind once a run succeeds.
 
 use crate::scale::grow_catalog;
-use crate::support::{Scratch, skip};
+use crate::support::{STAGING, Scratch, leftovers, skip};
 use crate::tree::snapshot;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,21 +13,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_platgen");
-const STAGING: &str = ".platgen-staging-";
-
-/// Entries of `dir` named like platgen's staging folders and lock files.
-fn leftovers(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(STAGING))
-        .map(|e| e.path())
-        .collect();
-    found.sort();
-    found
-}
-
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
