@@ -91,9 +91,9 @@ impl<'d> Emitter<'d> {
         }
     }
 
-    fn emit(&mut self, file: tree::File, put: &mut impl FnMut((PathBuf, String))) {
-        let stream = emit::stream(&file.objects);
-        if self.files.last().is_some_and(|last| last.path == file.path) {
+    /// The file `path` holding the YAML stream `stream`, or the rest of the last one.
+    fn emit(&mut self, path: String, stream: String, put: &mut impl FnMut((PathBuf, String))) {
+        if self.files.last().is_some_and(|last| last.path == path) {
             if !self.stream.is_empty() && !stream.is_empty() {
                 self.stream.push_str("---\n");
             }
@@ -102,7 +102,7 @@ impl<'d> Emitter<'d> {
         }
         self.flush(put);
         self.stream = stream;
-        self.files.push(tree::File::new(file.path, Vec::new()));
+        self.files.push(tree::File::new(path, Vec::new()));
     }
 
     fn flush(&mut self, put: &mut impl FnMut((PathBuf, String))) {
@@ -145,6 +145,48 @@ fn environment_files<'a>(
     let mut jobs = objects::base_files(catalog, templates);
     jobs.extend(objects::overlay_resources(catalog, env, templates));
     jobs
+}
+
+/// The text of each of base's files, kept as an environment's build renders them: the
+/// objects a hydrated overlay renders from base's files are those `base/` holds.
+struct BaseTexts {
+    /// By base file job: its path and YAML stream (none: the job laid no file out).
+    texts: Vec<std::sync::Mutex<Option<(String, String)>>>,
+}
+
+impl BaseTexts {
+    fn new(catalog: &descriptor::Catalog, templates: &template::Templates) -> Self {
+        let jobs = objects::base_files(catalog, templates).len();
+        BaseTexts {
+            texts: (0..jobs).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// [`environment_files`], each of base's keeping the text of its file here.
+    fn environment_files<'a>(
+        &'a self,
+        catalog: &'a descriptor::Catalog,
+        env: &'a descriptor::EnvironmentFile,
+        templates: &'a template::Templates,
+    ) -> Vec<objects::FileJob<'a>> {
+        let base = objects::base_files(catalog, templates)
+            .into_iter()
+            .zip(&self.texts);
+        let mut jobs: Vec<objects::FileJob> = base
+            .map(|(job, text)| -> objects::FileJob {
+                Box::new(move || {
+                    let file = job()?;
+                    if let Some(file) = &file {
+                        *parallel::lock(text) =
+                            Some((file.path.clone(), emit::stream(&file.objects)));
+                    }
+                    Ok(file)
+                })
+            })
+            .collect();
+        jobs.extend(objects::overlay_resources(catalog, env, templates));
+        jobs
+    }
 }
 
 /// The value of `cell`, made by `make` if it has none.
@@ -319,18 +361,29 @@ impl Platform {
         let project = model::Project::load(root)?;
         let templates = template::Templates::load(root)?;
         let catalog = &project.catalog;
+        /// A file a hydrated overlay's part lays out: its text (base's files, the
+        /// kustomizations), or the documents it joins (folder, path, documents).
+        enum Laid {
+            Text((PathBuf, String)),
+            Run((String, String, Vec<tree::Document>)),
+        }
         enum Part<'a> {
             Base,
+            /// A hydrated overlay, and whether it lays base's files out too.
+            Hydrated(&'a descriptor::EnvironmentFile, bool),
             Overlay(&'a descriptor::EnvironmentFile),
             Components,
         }
-        // The largest first, so that the threads finish together: a hydrated overlay
-        // renders base's objects and its own, base the objects of every environment.
+        // A hydrated overlay renders base's objects and its own: the first lays base's
+        // files out from the objects it renders anyway. The largest parts first, so that
+        // the threads finish together.
         let hydrated =
             |env: &&descriptor::EnvironmentFile| env.layout == descriptor::Layout::Hydrated;
         let (whole, patched): (Vec<_>, Vec<_>) = project.environments.iter().partition(hydrated);
-        let parts = (whole.into_iter().map(Part::Overlay))
-            .chain([Part::Base])
+        let base = whole.is_empty().then_some(Part::Base);
+        let parts = (whole.into_iter().enumerate())
+            .map(|(i, env)| Part::Hydrated(env, i == 0))
+            .chain(base)
             .chain(patched.into_iter().map(Part::Overlay))
             .chain([Part::Components]);
         let rendered = parallel::map(parts, |part| {
@@ -339,48 +392,88 @@ impl Platform {
                 let made = each(&path, text);
                 files.push((path, made));
             };
+            let base_kustomization = |files: Vec<tree::File>| tree::Kustomization {
+                dir: objects::BASE.into(),
+                resources: files,
+                ..Default::default()
+            };
             match part {
                 Part::Base => {
-                    let mut k = tree::Kustomization {
-                        dir: objects::BASE.into(),
-                        ..Default::default()
-                    };
-                    let mut resources = Emitter::new(&k.dir);
+                    let mut resources = Emitter::new(objects::BASE);
                     objects::in_order(objects::base_files(catalog, &templates), &mut |file| {
-                        resources.emit(file, &mut put);
+                        resources.emit(file.path, emit::stream(&file.objects), &mut put);
                         Ok(())
                     })?;
-                    k.resources = resources.finish(&mut put);
+                    let k = base_kustomization(resources.finish(&mut put));
                     put(write::kustomization_file(&k));
                 }
-                Part::Overlay(env) if env.layout == descriptor::Layout::Hydrated => {
-                    let documents = environment_objects(catalog, env, &templates, |object| {
-                        tree::Document::new(&object, emit::Format::Yaml)
-                    })?;
-                    let sorted = tree::sorted(documents);
-                    for (k, runs) in objects::hydrated(env, sorted, tree::Document::type_of) {
-                        for (file, run) in k.resources.iter().zip(runs) {
-                            let mut stream = Vec::new();
-                            (emit::Format::Yaml
-                                .write(&mut stream, run.iter().map(tree::Document::text)))
-                            .expect("writing into memory cannot fail");
-                            let stream = String::from_utf8(stream).expect("platgen emits UTF-8");
-                            put(write::stream_file(&k.dir, &file.path, &stream));
+                Part::Hydrated(env, with_base) => {
+                    let base = with_base.then(|| BaseTexts::new(catalog, &templates));
+                    let documents = tree::accumulate(
+                        &objects::overlay_kustomization(catalog, env),
+                        || objects::overlay_patches(catalog, env),
+                        || match &base {
+                            Some(base) => base.environment_files(catalog, env, &templates),
+                            None => environment_files(catalog, env, &templates),
+                        },
+                        |object| tree::Document::new(&object, emit::Format::Yaml),
+                    )?;
+                    // The files, made and handed to `each` on every core: base's texts,
+                    // and the overlay's runs of documents.
+                    let mut texts = Vec::new();
+                    if let Some(base) = base {
+                        let mut resources = Emitter::new(objects::BASE);
+                        let mut keep = |file| texts.push(file);
+                        let base = base
+                            .texts
+                            .into_iter()
+                            .flat_map(|t| t.into_inner().ok().flatten());
+                        for (path, stream) in base {
+                            resources.emit(path, stream, &mut keep);
                         }
-                        put(write::kustomization_file(&k));
+                        let k = base_kustomization(resources.finish(&mut keep));
+                        texts.push(write::kustomization_file(&k));
                     }
+                    let mut runs = Vec::new();
+                    let sorted = tree::sorted(documents);
+                    for (k, documents) in objects::hydrated(env, sorted, tree::Document::type_of) {
+                        for (file, run) in k.resources.iter().zip(documents) {
+                            runs.push((k.dir.clone(), file.path.clone(), run));
+                        }
+                        texts.push(write::kustomization_file(&k));
+                    }
+                    let made = parallel::map(
+                        (texts.into_iter().map(Laid::Text)).chain(runs.into_iter().map(Laid::Run)),
+                        |file| {
+                            let (path, text) = match file {
+                                Laid::Text(file) => file,
+                                Laid::Run((dir, path, run)) => {
+                                    let mut stream = Vec::new();
+                                    (emit::Format::Yaml
+                                        .write(&mut stream, run.iter().map(tree::Document::text)))
+                                    .expect("writing into memory cannot fail");
+                                    let stream =
+                                        String::from_utf8(stream).expect("platgen emits UTF-8");
+                                    write::stream_file(&dir, &path, &stream)
+                                }
+                            };
+                            let made = each(&path, text);
+                            (path, made)
+                        },
+                    );
+                    files.extend(made);
                 }
                 Part::Overlay(env) => {
                     let mut k = objects::overlay_kustomization(catalog, env);
                     let mut patches = Emitter::new(&k.dir);
                     for patch in objects::overlay_patches(catalog, env) {
-                        patches.emit(patch, &mut put);
+                        patches.emit(patch.path, emit::stream(&patch.objects), &mut put);
                     }
                     k.patches = patches.finish(&mut put);
                     let mut resources = Emitter::new(&k.dir);
                     let jobs = objects::overlay_resources(catalog, env, &templates);
                     objects::in_order(jobs, &mut |file| {
-                        resources.emit(file, &mut put);
+                        resources.emit(file.path, emit::stream(&file.objects), &mut put);
                         Ok(())
                     })?;
                     k.resources = resources.finish(&mut put);
