@@ -466,8 +466,11 @@ impl Platform {
                 Part::Overlay(env) => {
                     let mut k = objects::overlay_kustomization(catalog, env);
                     let mut patches = Emitter::new(&k.dir);
-                    for patch in objects::overlay_patches(catalog, env) {
-                        patches.emit(patch.path, emit::stream(&patch.objects), &mut put);
+                    for patch in objects::overlay_patch_files(catalog, env) {
+                        let patch = patch();
+                        if !patch.objects.is_empty() {
+                            patches.emit(patch.path, emit::stream(&patch.objects), &mut put);
+                        }
                     }
                     k.patches = patches.finish(&mut put);
                     let mut resources = Emitter::new(&k.dir);

@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::model::Project;
 use crate::template::Templates;
 use crate::tree::{File, ImageTag, Kustomization, Order, Tree};
+use std::sync::Arc;
 
 /// Folder of the environment-neutral objects.
 pub const BASE: &str = "base";
@@ -315,8 +316,24 @@ pub fn overlay_kustomization(catalog: &Catalog, env: &EnvironmentFile) -> Kustom
 
 /// The patch files of `overlays/<env>/` (none empty).
 pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
-    let mut patches = Vec::new();
-    let services: Vec<&str> = catalog
+    (overlay_patch_files(catalog, env).into_iter())
+        .map(|patches| patches())
+        .filter(|f| !f.objects.is_empty())
+        .collect()
+}
+
+/// The rendering of one patch file ([`overlay_patch_files`]).
+pub type PatchFile<'a> = Box<dyn FnOnce() -> File + Send + 'a>;
+
+/// The patch files of `overlays/<env>/` in order, each rendered when the caller needs
+/// it (so that it can lay one out and drop it before the next); empty ones are left out
+/// of the overlay.
+pub fn overlay_patch_files<'a>(
+    catalog: &'a Catalog,
+    env: &'a EnvironmentFile,
+) -> Vec<PatchFile<'a>> {
+    let mut patches: Vec<PatchFile> = Vec::new();
+    let services: Arc<[&str]> = catalog
         .services()
         .map(|s| s.service.name.as_str())
         .collect();
@@ -325,51 +342,66 @@ pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
         .as_str()
         .strip_prefix(&format!("{}-", catalog.platform.name))
         .unwrap_or(env.name.as_str());
-    patches.push(File::new(
-        format!("patches/namespace-{suffix}.yaml"),
-        vec![overlay::namespace_patch(catalog, env)],
-    ));
-    patches.push(File::new(
-        "patches/environment-config.yaml",
-        vec![overlay::environment_config(env)],
-    ));
-    patches.push(File::new(
-        "patches/resource-limits.yaml",
-        services
-            .iter()
-            .map(|s| overlay::resource_limits(s, env))
-            .collect(),
-    ));
-    patches.push(File::new(
-        "patches/replica-counts.yaml",
-        services
-            .iter()
-            .map(|s| overlay::replica_count(s, env))
-            .collect(),
-    ));
+    patches.push(Box::new(move || {
+        File::new(
+            format!("patches/namespace-{suffix}.yaml"),
+            vec![overlay::namespace_patch(catalog, env)],
+        )
+    }));
+    patches.push(Box::new(move || {
+        File::new(
+            "patches/environment-config.yaml",
+            vec![overlay::environment_config(env)],
+        )
+    }));
+    let limits = services.clone();
+    patches.push(Box::new(move || {
+        File::new(
+            "patches/resource-limits.yaml",
+            limits
+                .iter()
+                .map(|s| overlay::resource_limits(s, env))
+                .collect(),
+        )
+    }));
+    let replicas = services.clone();
+    patches.push(Box::new(move || {
+        File::new(
+            "patches/replica-counts.yaml",
+            replicas
+                .iter()
+                .map(|s| overlay::replica_count(s, env))
+                .collect(),
+        )
+    }));
     // The Deployments a replicated mode replaces are deleted, not patched.
     let replaced = data_layer::replaced(catalog, env);
-    let data_layer: Vec<_> = overlay::data_volumes(catalog)
+    let data_layer: Arc<[_]> = overlay::data_volumes(catalog)
         .into_iter()
         .filter(|(deployment, ..)| !replaced.contains(deployment))
         .collect();
-    patches.push(File::new(
-        "replicas-config.yaml",
-        data_layer
-            .iter()
-            .map(|(deployment, ..)| overlay::single_instance(deployment))
-            .collect(),
-    ));
-    if env.storage.persistent {
-        patches.push(File::new(
-            "patches/storage.yaml",
-            data_layer
+    let volumes = data_layer.clone();
+    patches.push(Box::new(move || {
+        File::new(
+            "replicas-config.yaml",
+            volumes
                 .iter()
-                .map(|(deployment, volume, claim, _)| {
-                    overlay::storage_patch(deployment, volume, claim)
-                })
+                .map(|(deployment, ..)| overlay::single_instance(deployment))
                 .collect(),
-        ));
+        )
+    }));
+    if env.storage.persistent {
+        patches.push(Box::new(move || {
+            File::new(
+                "patches/storage.yaml",
+                data_layer
+                    .iter()
+                    .map(|(deployment, volume, claim, _)| {
+                        overlay::storage_patch(deployment, volume, claim)
+                    })
+                    .collect(),
+            )
+        }));
     }
     if let Some(pitr) = env
         .storage
@@ -377,31 +409,41 @@ pub fn overlay_patches(catalog: &Catalog, env: &EnvironmentFile) -> Vec<File> {
         .as_ref()
         .and_then(|b| b.point_in_time.as_ref())
     {
-        patches.push(File::new(
-            "patches/binary-logs.yaml",
-            catalog
-                .databases()
-                .filter(|db| !replaced.contains(&db.deployment()))
-                .map(|db| overlay::binary_logs(catalog, &db, pitr))
-                .collect(),
-        ));
+        patches.push(Box::new(move || {
+            File::new(
+                "patches/binary-logs.yaml",
+                catalog
+                    .databases()
+                    .filter(|db| !replaced.contains(&db.deployment()))
+                    .map(|db| overlay::binary_logs(catalog, &db, pitr))
+                    .collect(),
+            )
+        }));
     }
     if env.zone_spread {
-        patches.push(File::new(
-            "patches/zone-spread.yaml",
-            services.iter().map(|s| overlay::zone_spread(s)).collect(),
-        ));
+        let spread = services.clone();
+        patches.push(Box::new(move || {
+            File::new(
+                "patches/zone-spread.yaml",
+                spread.iter().map(|s| overlay::zone_spread(s)).collect(),
+            )
+        }));
     }
-    patches.push(File::new(
-        "patches/redis-cluster-clients.yaml",
-        data_layer::redis_client_patches(catalog, env),
-    ));
-    patches.push(File::new(
-        "patches/innodb-cluster-clients.yaml",
-        innodb::client_patches(catalog, env),
-    ));
-    patches.extend(data_layer::delete_patches(catalog, env));
-    patches.retain(|f| !f.objects.is_empty());
+    patches.push(Box::new(move || {
+        File::new(
+            "patches/redis-cluster-clients.yaml",
+            data_layer::redis_client_patches(catalog, env),
+        )
+    }));
+    patches.push(Box::new(move || {
+        File::new(
+            "patches/innodb-cluster-clients.yaml",
+            innodb::client_patches(catalog, env),
+        )
+    }));
+    for delete in data_layer::delete_patches(catalog, env) {
+        patches.push(Box::new(move || delete));
+    }
     patches
 }
 
