@@ -147,6 +147,84 @@ fn environment_files<'a>(
     jobs
 }
 
+/// The files of the hydrated overlay of `env` (and base's, `with_base`: from the objects
+/// its build renders), as `each` makes them, each made on every core.
+fn hydrated_files<T: Send>(
+    catalog: &descriptor::Catalog,
+    env: &descriptor::EnvironmentFile,
+    templates: &template::Templates,
+    with_base: bool,
+    each: &(impl Fn(&Path, String) -> T + Sync),
+) -> Result<Vec<(PathBuf, T)>> {
+    /// A file a hydrated overlay's part lays out: its text (base's files, the
+    /// kustomizations), or the documents it joins (folder, path, documents).
+    enum Laid {
+        Text((PathBuf, String)),
+        Run((String, String, Vec<tree::Document>)),
+    }
+    let base = with_base.then(|| BaseTexts::new(catalog, templates));
+    let documents = tree::accumulate(
+        &objects::overlay_kustomization(catalog, env),
+        || objects::overlay_patches(catalog, env),
+        || match &base {
+            Some(base) => base.environment_files(catalog, env, templates),
+            None => environment_files(catalog, env, templates),
+        },
+        |object| tree::Document::new(&object, emit::Format::Yaml),
+    )?;
+    // The files, made and handed to `each` on every core: base's texts,
+    // and the overlay's runs of documents.
+    let mut texts = Vec::new();
+    if let Some(base) = base {
+        let mut resources = Emitter::new(objects::BASE);
+        let mut keep = |file| texts.push(file);
+        let base = base
+            .texts
+            .into_iter()
+            .flat_map(|t| t.into_inner().ok().flatten());
+        for (path, stream) in base {
+            resources.emit(path, stream, &mut keep);
+        }
+        let k = base_kustomization(resources.finish(&mut keep));
+        texts.push(write::kustomization_file(&k));
+    }
+    let mut runs = Vec::new();
+    let sorted = tree::sorted(documents);
+    for (k, documents) in objects::hydrated(env, sorted, tree::Document::type_of) {
+        for (file, run) in k.resources.iter().zip(documents) {
+            runs.push((k.dir.clone(), file.path.clone(), run));
+        }
+        texts.push(write::kustomization_file(&k));
+    }
+    let made = parallel::map(
+        (texts.into_iter().map(Laid::Text)).chain(runs.into_iter().map(Laid::Run)),
+        |file| {
+            let (path, text) = match file {
+                Laid::Text(file) => file,
+                Laid::Run((dir, path, run)) => {
+                    let mut stream = Vec::new();
+                    (emit::Format::Yaml.write(&mut stream, run.iter().map(tree::Document::text)))
+                        .expect("writing into memory cannot fail");
+                    let stream = String::from_utf8(stream).expect("platgen emits UTF-8");
+                    write::stream_file(&dir, &path, &stream)
+                }
+            };
+            let made = each(&path, text);
+            (path, made)
+        },
+    );
+    Ok(made)
+}
+
+/// base's kustomization over these files.
+fn base_kustomization(files: Vec<tree::File>) -> tree::Kustomization {
+    tree::Kustomization {
+        dir: objects::BASE.into(),
+        resources: files,
+        ..Default::default()
+    }
+}
+
 /// The text of each of base's files, kept as an environment's build renders them: the
 /// objects a hydrated overlay renders from base's files are those `base/` holds.
 struct BaseTexts {
@@ -361,12 +439,6 @@ impl Platform {
         let project = model::Project::load(root)?;
         let templates = template::Templates::load(root)?;
         let catalog = &project.catalog;
-        /// A file a hydrated overlay's part lays out: its text (base's files, the
-        /// kustomizations), or the documents it joins (folder, path, documents).
-        enum Laid {
-            Text((PathBuf, String)),
-            Run((String, String, Vec<tree::Document>)),
-        }
         enum Part<'a> {
             Base,
             /// A hydrated overlay, and whether it lays base's files out too.
@@ -392,11 +464,6 @@ impl Platform {
                 let made = each(&path, text);
                 files.push((path, made));
             };
-            let base_kustomization = |files: Vec<tree::File>| tree::Kustomization {
-                dir: objects::BASE.into(),
-                resources: files,
-                ..Default::default()
-            };
             match part {
                 Part::Base => {
                     let mut resources = Emitter::new(objects::BASE);
@@ -408,60 +475,7 @@ impl Platform {
                     put(write::kustomization_file(&k));
                 }
                 Part::Hydrated(env, with_base) => {
-                    let base = with_base.then(|| BaseTexts::new(catalog, &templates));
-                    let documents = tree::accumulate(
-                        &objects::overlay_kustomization(catalog, env),
-                        || objects::overlay_patches(catalog, env),
-                        || match &base {
-                            Some(base) => base.environment_files(catalog, env, &templates),
-                            None => environment_files(catalog, env, &templates),
-                        },
-                        |object| tree::Document::new(&object, emit::Format::Yaml),
-                    )?;
-                    // The files, made and handed to `each` on every core: base's texts,
-                    // and the overlay's runs of documents.
-                    let mut texts = Vec::new();
-                    if let Some(base) = base {
-                        let mut resources = Emitter::new(objects::BASE);
-                        let mut keep = |file| texts.push(file);
-                        let base = base
-                            .texts
-                            .into_iter()
-                            .flat_map(|t| t.into_inner().ok().flatten());
-                        for (path, stream) in base {
-                            resources.emit(path, stream, &mut keep);
-                        }
-                        let k = base_kustomization(resources.finish(&mut keep));
-                        texts.push(write::kustomization_file(&k));
-                    }
-                    let mut runs = Vec::new();
-                    let sorted = tree::sorted(documents);
-                    for (k, documents) in objects::hydrated(env, sorted, tree::Document::type_of) {
-                        for (file, run) in k.resources.iter().zip(documents) {
-                            runs.push((k.dir.clone(), file.path.clone(), run));
-                        }
-                        texts.push(write::kustomization_file(&k));
-                    }
-                    let made = parallel::map(
-                        (texts.into_iter().map(Laid::Text)).chain(runs.into_iter().map(Laid::Run)),
-                        |file| {
-                            let (path, text) = match file {
-                                Laid::Text(file) => file,
-                                Laid::Run((dir, path, run)) => {
-                                    let mut stream = Vec::new();
-                                    (emit::Format::Yaml
-                                        .write(&mut stream, run.iter().map(tree::Document::text)))
-                                    .expect("writing into memory cannot fail");
-                                    let stream =
-                                        String::from_utf8(stream).expect("platgen emits UTF-8");
-                                    write::stream_file(&dir, &path, &stream)
-                                }
-                            };
-                            let made = each(&path, text);
-                            (path, made)
-                        },
-                    );
-                    files.extend(made);
+                    files.extend(hydrated_files(catalog, env, &templates, with_base, &each)?);
                 }
                 Part::Overlay(env) => {
                     let mut k = objects::overlay_kustomization(catalog, env);
