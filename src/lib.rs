@@ -255,8 +255,8 @@ impl BaseTexts {
                 Box::new(move || {
                     let file = job()?;
                     if let Some(file) = &file {
-                        *parallel::lock(text) =
-                            Some((file.path.clone(), emit::stream(&file.objects)));
+                        let stream = tree::compact(emit::stream(&file.objects));
+                        *parallel::lock(text) = Some((file.path.clone(), stream));
                     }
                     Ok(file)
                 })

@@ -29,6 +29,17 @@ impl File {
     }
 }
 
+/// `text` in a buffer of its size, when the one it was written into (grown by doubling)
+/// is larger by more than an eighth: for text held until the end of a run, as every
+/// document of a build is until the sort.
+pub fn compact(text: String) -> String {
+    if text.capacity() - text.len() > text.len() / 8 {
+        text.as_str().to_owned()
+    } else {
+        text
+    }
+}
+
 /// Adds `file` to the files of a kustomization, as the rest of the last one when it has
 /// the same path (a file rendered in runs, [`crate::objects::in_runs`]).
 pub fn push_file(files: &mut Vec<File>, file: File) {
@@ -140,7 +151,7 @@ impl Document {
     pub fn new(object: &Object, format: Format) -> Document {
         Document {
             key: object::sort_key(object),
-            text: format.document(object),
+            text: compact(format.document(object)),
         }
     }
 
