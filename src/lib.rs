@@ -148,7 +148,7 @@ fn environment_files<'a>(
 }
 
 /// The files of the hydrated overlay of `env` (and base's, `with_base`: from the objects
-/// its build renders), as `each` makes them, each made on every core.
+/// its build renders, [`BaseFiles`]), as `each` makes them, on every core.
 fn hydrated_files<T: Send>(
     catalog: &descriptor::Catalog,
     env: &descriptor::EnvironmentFile,
@@ -156,13 +156,13 @@ fn hydrated_files<T: Send>(
     with_base: bool,
     each: &(impl Fn(&Path, String) -> T + Sync),
 ) -> Result<Vec<(PathBuf, T)>> {
-    /// A file a hydrated overlay's part lays out: its text (base's files, the
-    /// kustomizations), or the documents it joins (folder, path, documents).
+    /// A file of the hydrated overlay: its text (a kustomization), or the documents it
+    /// joins (folder, path, documents).
     enum Laid {
         Text((PathBuf, String)),
         Run((String, String, Vec<tree::Document>)),
     }
-    let base = with_base.then(|| BaseTexts::new(catalog, templates));
+    let base = with_base.then(|| BaseFiles::new(catalog, templates, each));
     let documents = tree::accumulate(
         &objects::overlay_kustomization(catalog, env),
         || objects::overlay_patches(catalog, env),
@@ -172,22 +172,9 @@ fn hydrated_files<T: Send>(
         },
         |object| tree::Document::new(&object, emit::Format::Yaml),
     )?;
-    // The files, made and handed to `each` on every core: base's texts,
-    // and the overlay's runs of documents.
+    let mut made = base.map(BaseFiles::finish).unwrap_or_default();
+    // The overlay's files, made and handed to `each` on every core.
     let mut texts = Vec::new();
-    if let Some(base) = base {
-        let mut resources = Emitter::new(objects::BASE);
-        let mut keep = |file| texts.push(file);
-        let base = base
-            .texts
-            .into_iter()
-            .flat_map(|t| t.into_inner().ok().flatten());
-        for (path, stream) in base {
-            resources.emit(path, stream, &mut keep);
-        }
-        let k = base_kustomization(resources.finish(&mut keep));
-        texts.push(write::kustomization_file(&k));
-    }
     let mut runs = Vec::new();
     let sorted = tree::sorted(documents);
     for (k, documents) in objects::hydrated(env, sorted, tree::Document::type_of) {
@@ -196,7 +183,7 @@ fn hydrated_files<T: Send>(
         }
         texts.push(write::kustomization_file(&k));
     }
-    let made = parallel::map(
+    made.extend(parallel::map(
         (texts.into_iter().map(Laid::Text)).chain(runs.into_iter().map(Laid::Run)),
         |file| {
             let (path, text) = match file {
@@ -212,7 +199,7 @@ fn hydrated_files<T: Send>(
             let made = each(&path, text);
             (path, made)
         },
-    );
+    ));
     Ok(made)
 }
 
@@ -225,22 +212,39 @@ fn base_kustomization(files: Vec<tree::File>) -> tree::Kustomization {
     }
 }
 
-/// The text of each of base's files, kept as an environment's build renders them: the
-/// objects a hydrated overlay renders from base's files are those `base/` holds.
-struct BaseTexts {
-    /// By base file job: its path and YAML stream (none: the job laid no file out).
-    texts: Vec<std::sync::Mutex<Option<(String, String)>>>,
+/// base's files laid out from the objects an environment's build renders (those of
+/// base's files are those `base/` holds), each handed to `each` as soon as it is whole:
+/// once the jobs beside its own are done (a file rendered in runs is several jobs').
+struct BaseFiles<'e, T, F> {
+    each: &'e F,
+    /// By base file job.
+    slots: std::sync::Mutex<Vec<Slot>>,
+    /// What `each` made of the files handed to it, in no order.
+    made: std::sync::Mutex<Vec<(PathBuf, T)>>,
 }
 
-impl BaseTexts {
-    fn new(catalog: &descriptor::Catalog, templates: &template::Templates) -> Self {
+/// What one of base's file jobs laid out.
+enum Slot {
+    Pending,
+    /// No file.
+    Empty,
+    /// A file's path and YAML stream, or a run of it.
+    Text(String, String),
+    /// A file (or a run of it) handed to `each`.
+    Made(String),
+}
+
+impl<'e, T: Send, F: Fn(&Path, String) -> T + Sync> BaseFiles<'e, T, F> {
+    fn new(catalog: &descriptor::Catalog, templates: &template::Templates, each: &'e F) -> Self {
         let jobs = objects::base_files(catalog, templates).len();
-        BaseTexts {
-            texts: (0..jobs).map(|_| Default::default()).collect(),
+        BaseFiles {
+            each,
+            slots: std::sync::Mutex::new((0..jobs).map(|_| Slot::Pending).collect()),
+            made: Default::default(),
         }
     }
 
-    /// [`environment_files`], each of base's keeping the text of its file here.
+    /// [`environment_files`], each of base's laying its file out here.
     fn environment_files<'a>(
         &'a self,
         catalog: &'a descriptor::Catalog,
@@ -249,21 +253,112 @@ impl BaseTexts {
     ) -> Vec<objects::FileJob<'a>> {
         let base = objects::base_files(catalog, templates)
             .into_iter()
-            .zip(&self.texts);
+            .enumerate();
         let mut jobs: Vec<objects::FileJob> = base
-            .map(|(job, text)| -> objects::FileJob {
+            .map(|(i, job)| -> objects::FileJob {
                 Box::new(move || {
                     let file = job()?;
-                    if let Some(file) = &file {
-                        let stream = tree::compact(emit::stream(&file.objects));
-                        *parallel::lock(text) = Some((file.path.clone(), stream));
-                    }
+                    let text = file
+                        .as_ref()
+                        .map(|file| Slot::Text(file.path.clone(), emit::stream(&file.objects)));
+                    self.laid(i, text.unwrap_or(Slot::Empty));
                     Ok(file)
                 })
             })
             .collect();
         jobs.extend(objects::overlay_resources(catalog, env, templates));
         jobs
+    }
+
+    /// Job `i` laid `slot` out: the files it completes go to `each`. (A job run again,
+    /// when a build renders its files twice, lays out what it did the first time.)
+    fn laid(&self, i: usize, slot: Slot) {
+        let whole = {
+            let mut slots = parallel::lock(&self.slots);
+            if !matches!(slots[i], Slot::Pending) {
+                return;
+            }
+            slots[i] = slot;
+            let text = |j: &usize| matches!(slots[*j], Slot::Text(..));
+            let left = (0..i).rev().find(|j| !matches!(slots[*j], Slot::Empty));
+            let right = (i + 1..slots.len()).find(|j| !matches!(slots[*j], Slot::Empty));
+            let candidates: Vec<usize> = [left, Some(i), right]
+                .into_iter()
+                .flatten()
+                .filter(text)
+                .collect();
+            (candidates.into_iter())
+                .filter_map(|j| Self::whole(&mut slots, j))
+                .collect::<Vec<_>>()
+        };
+        for (path, stream) in whole {
+            let (path, text) = write::stream_file(objects::BASE, &path, &stream);
+            let made = (self.each)(&path, text);
+            parallel::lock(&self.made).push((path, made));
+        }
+    }
+
+    /// The file whose run is at `j`, taken out when every run of it is there and the
+    /// jobs on both sides are done: its path and YAML stream.
+    fn whole(slots: &mut [Slot], j: usize) -> Option<(String, String)> {
+        let Slot::Text(path, _) = &slots[j] else {
+            return None;
+        };
+        let path = path.clone();
+        // The runs of the file and the empty jobs between them: none may be pending.
+        let same = |slot: &Slot| match slot {
+            Slot::Empty => Some(true),
+            Slot::Text(p, _) => Some(*p == path),
+            Slot::Made(_) => Some(false),
+            Slot::Pending => None,
+        };
+        let mut start = j;
+        while start > 0 {
+            match same(&slots[start - 1])? {
+                true => start -= 1,
+                false => break,
+            }
+        }
+        let mut end = j + 1;
+        while end < slots.len() {
+            match same(&slots[end])? {
+                true => end += 1,
+                false => break,
+            }
+        }
+        let mut whole = String::new();
+        for slot in &mut slots[start..end] {
+            if let Slot::Text(_, stream) = std::mem::replace(slot, Slot::Empty) {
+                if !whole.is_empty() && !stream.is_empty() {
+                    whole.push_str("---\n");
+                }
+                whole.push_str(&stream);
+                *slot = Slot::Made(path.clone());
+            }
+        }
+        Some((path, whole))
+    }
+
+    /// What `each` made of base's files and of its kustomization, once every job is done.
+    fn finish(self) -> Vec<(PathBuf, T)> {
+        let mut slots = self.slots.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut files: Vec<tree::File> = Vec::new();
+        let mut made = self.made.into_inner().unwrap_or_else(|e| e.into_inner());
+        for j in 0..slots.len() {
+            // Every job is done: what no job's end completed is whole now.
+            if let Some((path, stream)) = Self::whole(&mut slots, j) {
+                let (path, text) = write::stream_file(objects::BASE, &path, &stream);
+                made.push((path.clone(), (self.each)(&path, text)));
+            }
+            if let Slot::Made(path) = &slots[j] {
+                if files.last().is_none_or(|last| last.path != *path) {
+                    files.push(tree::File::new(path.clone(), Vec::new()));
+                }
+            }
+        }
+        let (path, text) = write::kustomization_file(&base_kustomization(files));
+        made.push((path.clone(), (self.each)(&path, text)));
+        made
     }
 }
 
