@@ -350,10 +350,10 @@ impl<'e, T: Send, F: Fn(&Path, String) -> T + Sync> BaseFiles<'e, T, F> {
                 let (path, text) = write::stream_file(objects::BASE, &path, &stream);
                 made.push((path.clone(), (self.each)(&path, text)));
             }
-            if let Slot::Made(path) = &slots[j] {
-                if files.last().is_none_or(|last| last.path != *path) {
-                    files.push(tree::File::new(path.clone(), Vec::new()));
-                }
+            if let Slot::Made(path) = &slots[j]
+                && files.last().is_none_or(|last| last.path != *path)
+            {
+                files.push(tree::File::new(path.clone(), Vec::new()));
             }
         }
         let (path, text) = write::kustomization_file(&base_kustomization(files));
