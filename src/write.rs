@@ -169,7 +169,7 @@ pub enum State {
     /// The file on disk holds exactly this content.
     Current,
     /// The file on disk differs: the new content, the unified diff from the file on disk
-    /// (empty unless asked for), and whether that file carries the marker (platgen's to
+    /// (`write --check` only), and whether that file carries the marker (platgen's to
     /// replace).
     Changed {
         content: Content,
@@ -194,10 +194,9 @@ pub enum Content {
 /// Compares generated files with the tree `out_dir`, one at a time, from any thread.
 pub struct Compare<'a> {
     out_dir: &'a Path,
-    /// Whether a changed file gets its diff (`write --check` prints them).
-    diffs: bool,
     /// Where `write` puts the files that differ as they come, made for the first one
-    /// (`None` inside: it could not be); none for `write --check`.
+    /// (`None` inside: it could not be); none for `write --check`, which gets the diff
+    /// of each instead.
     scratch: Option<OnceLock<Option<staging::Scratch>>>,
 }
 
@@ -206,7 +205,6 @@ impl<'a> Compare<'a> {
     pub fn check(out_dir: &'a Path) -> Self {
         Compare {
             out_dir,
-            diffs: true,
             scratch: None,
         }
     }
@@ -217,7 +215,6 @@ impl<'a> Compare<'a> {
     pub fn write(out_dir: &'a Path) -> Self {
         Compare {
             out_dir,
-            diffs: false,
             scratch: Some(OnceLock::new()),
         }
     }
@@ -245,7 +242,11 @@ impl<'a> Compare<'a> {
         use std::io::ErrorKind::{IsADirectory, NotFound};
         let on_disk = self.out_dir.join(path);
         let same = fs::File::open(&on_disk).and_then(|mut file| {
-            if file.metadata()?.len() != content.len() as u64 {
+            let metadata = file.metadata()?;
+            if metadata.is_dir() {
+                return Err(IsADirectory.into());
+            }
+            if metadata.len() != content.len() as u64 {
                 return Ok(false);
             }
             same_bytes(&mut file, content.as_bytes())
@@ -259,12 +260,18 @@ impl<'a> Compare<'a> {
             }
             Err(_) => {}
         }
+        if self.scratch.is_some() {
+            return State::Changed {
+                generated: is_generated(&on_disk),
+                diff: String::new(),
+                content: self.keep(path, content),
+            };
+        }
         let current = match fs::read(&on_disk) {
             Ok(current) => current,
             Err(e) if matches!(e.kind(), NotFound | IsADirectory) => {
                 return State::Missing(self.keep(path, content));
             }
-            // Not platgen's to overwrite unless it can tell the file is its own.
             Err(e) => {
                 return State::Changed {
                     content: self.keep(path, content),
@@ -273,19 +280,15 @@ impl<'a> Compare<'a> {
                 };
             }
         };
-        let diff = if self.diffs {
-            let label = on_disk.display().to_string();
-            similar::TextDiff::from_lines(&*String::from_utf8_lossy(&current), &content)
-                .unified_diff()
-                .context_radius(3)
-                .header(
-                    &format!("{label} (on disk)"),
-                    &format!("{label} (generated)"),
-                )
-                .to_string()
-        } else {
-            String::new()
-        };
+        let label = on_disk.display().to_string();
+        let diff = similar::TextDiff::from_lines(&*String::from_utf8_lossy(&current), &content)
+            .unified_diff()
+            .context_radius(3)
+            .header(
+                &format!("{label} (on disk)"),
+                &format!("{label} (generated)"),
+            )
+            .to_string();
         State::Changed {
             content: self.keep(path, content),
             diff,
