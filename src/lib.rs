@@ -94,10 +94,7 @@ impl<'d> Emitter<'d> {
     /// The file `path` holding the YAML stream `stream`, or the rest of the last one.
     fn emit(&mut self, path: String, stream: String, put: &mut impl FnMut((PathBuf, String))) {
         if self.files.last().is_some_and(|last| last.path == path) {
-            if !self.stream.is_empty() && !stream.is_empty() {
-                self.stream.push_str("---\n");
-            }
-            self.stream.push_str(&stream);
+            join_run(&mut self.stream, &stream);
             return;
         }
         self.flush(put);
@@ -116,6 +113,15 @@ impl<'d> Emitter<'d> {
         self.flush(put);
         self.files
     }
+}
+
+/// Appends the YAML stream of a file's next run to the stream of its runs before: the
+/// stream of all their objects.
+fn join_run(stream: &mut String, run: &str) {
+    if !stream.is_empty() && !run.is_empty() {
+        stream.push_str("---\n");
+    }
+    stream.push_str(run);
 }
 
 /// The objects of environment `env` in accumulation order, each handed to `keep` as
@@ -162,7 +168,7 @@ fn hydrated_files<T: Send>(
         Text((PathBuf, String)),
         Run((String, String, Vec<tree::Document>)),
     }
-    let base = with_base.then(|| BaseFiles::new(catalog, templates, each));
+    let base = with_base.then(|| BaseFiles::new(each));
     let documents = tree::accumulate(
         &objects::overlay_kustomization(catalog, env),
         || objects::overlay_patches(catalog, env),
@@ -172,7 +178,7 @@ fn hydrated_files<T: Send>(
         },
         |object| tree::Document::new(&object, emit::Format::Yaml),
     )?;
-    let mut made = base.map(BaseFiles::finish).unwrap_or_default();
+    let mut made = base.as_ref().map(BaseFiles::finish).unwrap_or_default();
     // The overlay's files, made and handed to `each` on every core.
     let mut texts = Vec::new();
     let mut runs = Vec::new();
@@ -235,11 +241,10 @@ enum Slot {
 }
 
 impl<'e, T: Send, F: Fn(&Path, String) -> T + Sync> BaseFiles<'e, T, F> {
-    fn new(catalog: &descriptor::Catalog, templates: &template::Templates, each: &'e F) -> Self {
-        let jobs = objects::base_files(catalog, templates).len();
+    fn new(each: &'e F) -> Self {
         BaseFiles {
             each,
-            slots: std::sync::Mutex::new((0..jobs).map(|_| Slot::Pending).collect()),
+            slots: Default::default(),
             made: Default::default(),
         }
     }
@@ -251,10 +256,15 @@ impl<'e, T: Send, F: Fn(&Path, String) -> T + Sync> BaseFiles<'e, T, F> {
         env: &'a descriptor::EnvironmentFile,
         templates: &'a template::Templates,
     ) -> Vec<objects::FileJob<'a>> {
-        let base = objects::base_files(catalog, templates)
-            .into_iter()
-            .enumerate();
-        let mut jobs: Vec<objects::FileJob> = base
+        let base = objects::base_files(catalog, templates);
+        {
+            // A slot a job; the jobs made again (a build's second rendering) keep theirs.
+            let mut slots = parallel::lock(&self.slots);
+            if slots.is_empty() {
+                slots.resize_with(base.len(), || Slot::Pending);
+            }
+        }
+        let mut jobs: Vec<objects::FileJob> = (base.into_iter().enumerate())
             .map(|(i, job)| -> objects::FileJob {
                 Box::new(move || {
                     let file = job()?;
@@ -292,9 +302,8 @@ impl<'e, T: Send, F: Fn(&Path, String) -> T + Sync> BaseFiles<'e, T, F> {
                 .collect::<Vec<_>>()
         };
         for (path, stream) in whole {
-            let (path, text) = write::stream_file(objects::BASE, &path, &stream);
-            let made = (self.each)(&path, text);
-            parallel::lock(&self.made).push((path, made));
+            let made = self.make(write::stream_file(objects::BASE, &path, &stream));
+            parallel::lock(&self.made).push(made);
         }
     }
 
@@ -329,10 +338,7 @@ impl<'e, T: Send, F: Fn(&Path, String) -> T + Sync> BaseFiles<'e, T, F> {
         let mut whole = String::new();
         for slot in &mut slots[start..end] {
             if let Slot::Text(_, stream) = std::mem::replace(slot, Slot::Empty) {
-                if !whole.is_empty() && !stream.is_empty() {
-                    whole.push_str("---\n");
-                }
-                whole.push_str(&stream);
+                join_run(&mut whole, &stream);
                 *slot = Slot::Made(path.clone());
             }
         }
@@ -340,15 +346,14 @@ impl<'e, T: Send, F: Fn(&Path, String) -> T + Sync> BaseFiles<'e, T, F> {
     }
 
     /// What `each` made of base's files and of its kustomization, once every job is done.
-    fn finish(self) -> Vec<(PathBuf, T)> {
-        let mut slots = self.slots.into_inner().unwrap_or_else(|e| e.into_inner());
+    fn finish(&self) -> Vec<(PathBuf, T)> {
+        let mut slots = std::mem::take(&mut *parallel::lock(&self.slots));
         let mut files: Vec<tree::File> = Vec::new();
-        let mut made = self.made.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut made = std::mem::take(&mut *parallel::lock(&self.made));
         for j in 0..slots.len() {
             // Every job is done: what no job's end completed is whole now.
             if let Some((path, stream)) = Self::whole(&mut slots, j) {
-                let (path, text) = write::stream_file(objects::BASE, &path, &stream);
-                made.push((path.clone(), (self.each)(&path, text)));
+                made.push(self.make(write::stream_file(objects::BASE, &path, &stream)));
             }
             if let Slot::Made(path) = &slots[j]
                 && files.last().is_none_or(|last| last.path != *path)
@@ -356,9 +361,14 @@ impl<'e, T: Send, F: Fn(&Path, String) -> T + Sync> BaseFiles<'e, T, F> {
                 files.push(tree::File::new(path.clone(), Vec::new()));
             }
         }
-        let (path, text) = write::kustomization_file(&base_kustomization(files));
-        made.push((path.clone(), (self.each)(&path, text)));
+        made.push(self.make(write::kustomization_file(&base_kustomization(files))));
         made
+    }
+
+    /// What `each` makes of a file, by its path.
+    fn make(&self, (path, text): (PathBuf, String)) -> (PathBuf, T) {
+        let made = (self.each)(&path, text);
+        (path, made)
     }
 }
 

@@ -167,7 +167,7 @@ pub fn remove_stale(dir: &Path) {
 
 /// A staging folder of this run's beside the tree `out_dir` (locked, and removed with
 /// its lock file when dropped, as every staging folder): where `write` puts the files it
-/// generates as they come, before it stages the new tree from them.
+/// generates as they come, and where [`replace`] stages the new tree.
 pub struct Scratch(Staging);
 
 impl Scratch {
@@ -196,12 +196,7 @@ pub fn parent_of(out_dir: &Path) -> &Path {
 /// Puts the tree that `fill` stages (given the staging folder) in place of `out_dir`.
 /// Whatever fails, nothing staged remains and `out_dir` is the old tree.
 pub fn replace(out_dir: &Path, fill: impl Fn(&Path) -> Result<()>) -> Result<()> {
-    let parent = parent_of(out_dir);
-    fs::create_dir_all(parent).map_err(|source| Error::Write {
-        path: parent.to_owned(),
-        source,
-    })?;
-    let staging = Staging::create(parent, out_dir)?;
+    let Scratch(staging) = Scratch::create(out_dir)?;
     fill(&staging.dir)?;
     match swap(&staging.dir, out_dir, &staging.old()) {
         Ok(_) => Ok(()),
